@@ -1,0 +1,127 @@
+"""Input checks for the public boundary, and the warning classes.
+
+Every check raises a ``ValueError`` whose message names the parameter, the value
+received and what was expected. Internal code never re-validates: it trusts
+what the public entry points let through (STYLE.md, principle 3).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "ConvergenceWarning",
+    "StabilityWarning",
+    "check_alpha",
+    "check_epsilon",
+    "check_choice",
+    "check_positive",
+    "check_Xy",
+    "check_rng",
+]
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped before meeting its tolerance (raise ``max_iter`` or loosen ``tol``)."""
+
+
+class StabilityWarning(UserWarning):
+    """A gradient-descent step size exceeds the stability bound 2/L."""
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_alpha(alpha, name: str = "alpha") -> np.ndarray | float:
+    """Check a regularization amplitude (scalar or array) lies in [0, 1)."""
+    arr = np.asarray(alpha, dtype=float) if not isinstance(alpha, str) else None
+    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr >= 1):
+        raise ValueError(f"{name} must lie in [0, 1); got {name}={_short(alpha)}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_epsilon(eps, name: str = "epsilon") -> float:
+    """Check a label-smoothing amount lies in [0, 1)."""
+    try:
+        val = float(eps)
+    except (TypeError, ValueError):
+        val = float("nan")
+    if not np.isfinite(val) or val < 0 or val >= 1:
+        raise ValueError(f"{name} must lie in [0, 1); got {name}={_short(eps)}")
+    return val
+
+
+def check_choice(value, choices, name: str) -> str:
+    """Check ``value`` is one of ``choices`` (strings)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"unknown {name}={_short(value)}; expected one of {sorted(choices)}"
+        )
+    return value
+
+
+def check_positive(value, name: str, *, strict: bool = True, integer: bool = False):
+    """Check a scalar is finite and > 0 (``strict``) or >= 0."""
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type or not np.isfinite(value):
+        kind = "an integer" if integer else "a finite number"
+        raise ValueError(f"{name} must be {kind}; got {name}={_short(value)}")
+    if (strict and value <= 0) or (not strict and value < 0):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"{name} must be {bound}; got {name}={_short(value)}")
+    return value
+
+
+def check_Xy(X, y, *, min_classes: int = 2):
+    """Validate a design matrix and label vector.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,)
+    classes : ndarray of shape (n_classes,), the sorted unique labels
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D of shape (n_samples, n_features); got X.shape={X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"X must be real-valued; got X.dtype={X.dtype}")
+    X = X.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(X)):
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(
+            f"X must be finite; got X[{bad[0]}, {bad[1]}]={X[tuple(bad)]} (NaN or inf)"
+        )
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D of shape (n_samples,); got y.shape={y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of samples; got X.shape={X.shape}, "
+            f"y.shape={y.shape}"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature; got X.shape={X.shape}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite; got NaN or inf in y")
+    classes = np.unique(y)
+    if classes.size < min_classes:
+        raise ValueError(
+            f"y must contain at least {min_classes} classes; got classes={classes.tolist()}"
+        )
+    return X, y, classes
+
+
+def check_rng(rng) -> np.random.Generator:
+    """Return a ``np.random.Generator``; ``None`` or an int seed makes a fresh one."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, numbers.Integral):
+        return np.random.default_rng(rng)
+    raise ValueError(
+        f"rng must be a numpy.random.Generator, an int seed or None; got rng={_short(rng)}"
+    )

@@ -1,0 +1,384 @@
+r"""Closed-form theory of logit regularization, vectorised over its arguments.
+
+Paper results (Beck, Bar-Sinai & Levi 2026):
+
+* :func:`z_star` -- the per-sample target (Sec. 3.2; Eq. 21 for the multiclass vertex).
+* :func:`fisher_direction` -- ``Sigma^-1 mu`` of the label-absorbed data (Cor. 3.3, Eqs. 26-27).
+* :func:`accuracy_from_cosine` -- Eq. 5; :func:`population_accuracy` -- the same for a direction.
+* :func:`critical_ratio` -- lambda_c = 1/2 (alpha = 0) or 1 (alpha > 0), Prop. 5.1.
+* :func:`quadratic_toy` -- App. C.4, Eqs. 15-20.
+* :func:`clustering_ratio` -- r = sigma/mu of the logits (Sec. 2 notation).
+
+**[DERIVED] for this project, not in the paper** (spec section 9): :func:`asymptotic_accuracy`
+and :func:`asymptotic_C2`, the proportional-limit accuracy and cosine constant of the
+empirical Fisher direction on Gaussian signal-plus-noise data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+import sympy as sp
+from scipy import linalg, optimize
+from scipy.special import ndtr
+
+from ._validation import check_alpha, check_positive, check_Xy
+from .losses import BinaryLoss, MulticlassLoss, get_penalty
+
+__all__ = [
+    "Vertex",
+    "z_star",
+    "loss_floor",
+    "fisher_direction",
+    "accuracy_from_cosine",
+    "population_accuracy",
+    "critical_ratio",
+    "asymptotic_accuracy",
+    "asymptotic_C2",
+    "asymptotic_cosine",
+    "quadratic_toy",
+    "clustering_ratio",
+    "logit_moments",
+]
+
+
+class Vertex(NamedTuple):
+    """Multiclass target: ``z*_c = q_high`` at index c and ``q_low`` elsewhere (Eq. 21)."""
+
+    q_high: float
+    q_low: float
+
+    def vector(self, c: int, n_classes: int) -> np.ndarray:
+        out = np.full(n_classes, self.q_low)
+        out[c] = self.q_high
+        return out
+
+
+# ------------------------------------------------------------------------------ z*
+
+_t, _a, _u = sp.symbols("t alpha u", positive=True)
+
+
+@lru_cache(maxsize=64)
+def _closed_form_z_star(expr_srepr: str):
+    """Try to solve l'(t) = 0 in closed form; return a lambdified alpha -> z* or None.
+
+    Works when l'(t), written in ``u = e^t``, is rational in ``u`` (e.g. label smoothing);
+    otherwise (e.g. ``f = z**2``: ``2 alpha z (1 + e^z) = 1 - alpha``) there is none.
+    """
+    f = sp.sympify(sp.parse_expr(expr_srepr)).subs(sp.Symbol("z", real=True), _t)
+    dl = sp.diff((1 - _a) * sp.log(1 + sp.exp(-_t)) + _a * f, _t)
+    in_u = sp.simplify(dl.rewrite(sp.exp).subs(sp.exp(_t), _u).subs(sp.exp(-_t), 1 / _u))
+    if in_u.has(_t):
+        return None
+    num = sp.numer(sp.together(in_u))
+    if not num.is_polynomial(_u):
+        return None
+    roots = [r for r in sp.solve(num, _u) if r.is_real is not False]
+    if len(roots) != 1:
+        return None
+    z = sp.log(sp.simplify(roots[0]))
+    return sp.lambdify(_a, z, "numpy"), z
+
+
+def _binary_z_star(alpha: float, loss: BinaryLoss) -> float:
+    # l'(0) = -(1-alpha)/2 < 0 (f even => f'(0) = 0) and l' is increasing: bracket [0, hi].
+    hi = 1.0
+    while loss.d1(hi) <= 0:
+        hi *= 2.0
+        if hi > 1e6:
+            raise ValueError(f"no finite z* for alpha={alpha} and reg={loss.penalty!r}")
+    return optimize.brentq(lambda t: float(loss.d1(t)), 0.0, hi, xtol=1e-15, rtol=1e-15)
+
+
+def _multiclass_vertex(loss: MulticlassLoss) -> Vertex:
+    """Minimise the per-sample loss over z = (a at class 0, b elsewhere): 2-D Newton."""
+    K = loss.n_classes
+    y = np.zeros(1, dtype=int)
+    e0 = np.zeros((1, K))
+    e0[0, 0] = 1.0
+    rest = 1.0 - e0
+    basis = [e0, rest]
+
+    def z_of(p):
+        return p[0] * e0 + p[1] * rest
+
+    if loss.penalty.shift_invariant:
+        # Flat along (1, 1): keep the sum-zero representative a + (K-1) b = 0.
+        basis = [e0 - rest / (K - 1)]
+
+        def z_of(p):  # noqa: F811
+            return p[0] * basis[0]
+
+    p = np.zeros(len(basis))
+    for _ in range(100):
+        Z = z_of(p)
+        G = loss.grad(Z, y)
+        g = np.array([np.sum(G * B) for B in basis])
+        H = np.array([[np.sum(loss.hvp(Z, y, Bj) * Bi) for Bj in basis] for Bi in basis])
+        step = np.linalg.solve(H, g)
+        # Damped Newton on a convex function: halve until the loss decreases.
+        f0, t = loss.value(Z, y)[0], 1.0
+        while loss.value(z_of(p - t * step), y)[0] > f0 and t > 1e-12:
+            t *= 0.5
+        p = p - t * step
+        if np.max(np.abs(t * step)) < 1e-15 * (1 + np.max(np.abs(p))):
+            break
+    Z = z_of(p)[0]
+    return Vertex(float(Z[0]), float(Z[1]))
+
+
+def z_star(alpha, reg="quadratic", n_classes: int = 2):
+    r"""The per-sample target: the minimiser of the per-sample loss ``l``.
+
+    Binary: the unique root of ``l'(t) = 0`` for ``alpha > 0``. When ``l'`` is rational in
+    ``e^t`` (label smoothing) sympy gives the closed form, e.g. ``log((2 - alpha)/alpha)``;
+    otherwise a bracketed root solve to ~1e-15 (``f = z**2``: ``2 alpha z (1+e^z) = 1-alpha``).
+    ``alpha = 0`` gives ``inf`` (CE is monotone).
+
+    Multiclass (``n_classes > 2``): the simplex vertex (:class:`Vertex`) ``(q_high, q_low)``.
+    For shift-invariant ``f`` (``"ls"``) the sum-zero representative is returned.
+
+    Parameters
+    ----------
+    alpha : float or array_like
+        In [0, 1). Arrays are evaluated elementwise (binary only).
+    reg : str, sympy expression or penalty, default "quadratic"
+    n_classes : int, default 2
+
+    Returns
+    -------
+    float or ndarray (binary), Vertex (multiclass).
+
+    References
+    ----------
+    Beck, Bar-Sinai & Levi (2026), Sec. 3.2, Eq. 21; spec section 1.4 for reference values.
+    """
+    alpha = check_alpha(alpha)
+    check_positive(n_classes, "n_classes", integer=True)
+    penalty = get_penalty(reg, n_classes)
+    if n_classes > 2:
+        if np.ndim(alpha):
+            raise ValueError("alpha must be a scalar for n_classes > 2")
+        if alpha == 0:
+            return Vertex(np.inf, -np.inf)
+        return _multiclass_vertex(MulticlassLoss(alpha, penalty, n_classes))
+    closed = None
+    try:
+        closed = _closed_form_z_star(sp.srepr(penalty.symbolic))
+    except (NotImplementedError, TypeError, ValueError):
+        closed = None
+
+    def one(a):
+        if a == 0:
+            return np.inf
+        if closed is not None:
+            return float(closed[0](a))
+        return _binary_z_star(a, BinaryLoss(a, penalty))
+
+    if np.ndim(alpha) == 0:
+        return one(float(alpha))
+    return np.vectorize(one, otypes=[float])(alpha)
+
+
+def loss_floor(alpha, reg="quadratic"):
+    """``l(z*)``, the data-independent lower bound of the mean binary training loss."""
+    zs = z_star(alpha, reg)
+    loss = BinaryLoss  # evaluated per alpha below
+    pen = get_penalty(reg, 2)
+    return np.vectorize(
+        lambda a, z: 0.0 if a == 0 else float(loss(a, pen).value(z)), otypes=[float]
+    )(alpha, zs)[()]
+
+
+# ------------------------------------------------------------------------- Fisher / LDA
+
+
+def fisher_direction(X, y):
+    r"""Fisher's discriminant of the data (Cor. 3.3; Eqs. 26-27 for multiclass).
+
+    Binary: ``Sigma^-1 mu`` where ``mu`` and ``Sigma`` are the mean and the **centred**
+    (ddof = 0) covariance of the label-absorbed data ``y_i x_i``. When ``Sigma`` is
+    singular (``d >= N``) the minimum-norm least-squares solution is returned.
+
+    Multiclass: the top ``K - 1`` generalised eigenvectors of ``(S_B, S_W)``, with
+    ``S_B = sum_c pi_c (mu_c - mu)(mu_c - mu)^T`` and ``S_W = sum_c pi_c Sigma_c``
+    (pooled within-class covariance, ddof = 0; the paper names ``S_W`` without defining it).
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_features,) (binary) or (n_classes - 1, n_features) (multiclass,
+    rows ordered by decreasing eigenvalue, each of unit norm).
+    """
+    X, y, classes = check_Xy(X, y)
+    if classes.size == 2:
+        s = np.where(y == classes[1], 1.0, -1.0)
+        A = s[:, None] * X
+        mu = A.mean(axis=0)
+        Ac = A - mu
+        cov = Ac.T @ Ac / len(A)  # (d, d), centred, ddof = 0
+        try:
+            return linalg.cho_solve(linalg.cho_factor(cov, check_finite=False), mu)
+        except linalg.LinAlgError:
+            return linalg.lstsq(cov, mu, check_finite=False)[0]
+    N, d = X.shape
+    K = classes.size
+    mu = X.mean(axis=0)
+    S_B = np.zeros((d, d))
+    S_W = np.zeros((d, d))
+    for c in classes:
+        Xc = X[y == c]
+        pi = len(Xc) / N
+        mc = Xc.mean(axis=0)
+        S_B += pi * np.outer(mc - mu, mc - mu)
+        S_W += (Xc - mc).T @ (Xc - mc) / N
+    try:
+        vals, vecs = linalg.eigh(S_B, S_W, subset_by_index=[d - K + 1, d - 1])
+    except linalg.LinAlgError:
+        vals, vecs = linalg.eig(linalg.pinv(S_W) @ S_B)
+        order = np.argsort(-vals.real)[: K - 1]
+        vals, vecs = vals.real[order][::-1], vecs.real[:, order][:, ::-1]
+    U = vecs[:, ::-1].T  # (K-1, d), decreasing eigenvalue
+    return U / np.linalg.norm(U, axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def accuracy_from_cosine(rho, *, mu_f, sigma_f, sigma_n):
+    r"""Eq. 5: test accuracy of a direction with cosine ``rho`` to ``e_1``.
+
+    ``A = 1/2 [1 + erf(rho mu_f / sqrt(2 (rho^2 sigma_f^2 + (1 - rho^2) sigma_n^2)))]``.
+    Vectorised over all arguments.
+    """
+    rho = np.asarray(rho, dtype=float)
+    var = rho**2 * sigma_f**2 + (1 - rho**2) * sigma_n**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arg = np.where(var > 0, rho * mu_f / np.sqrt(np.where(var > 0, var, 1.0)),
+                       np.sign(rho) * np.inf)
+    return ndtr(arg)[()]
+
+
+def population_accuracy(w, *, mu_f, sigma_f, sigma_n, b=0.0):
+    r"""Exact test accuracy of ``sign(w^T x + b)`` on binary Gaussian signal-plus-noise data.
+
+    ``Phi(w_1 mu_f / sqrt(sigma_f^2 w_1^2 + sigma_n^2 |w_perp|^2))`` for ``b = 0``; with a bias,
+    the average over the two classes ``[Phi((w_1 mu_f + b)/s) + Phi((w_1 mu_f - b)/s)]/2``.
+
+    Parameters
+    ----------
+    w : array_like of shape (d,) or (..., d)
+        One direction or a batch (leading axes are kept).
+    b : float or array_like, default 0.0
+
+    Returns
+    -------
+    float or ndarray of shape w.shape[:-1]
+    """
+    w = np.asarray(w, dtype=float)
+    if w.ndim == 0 or w.shape[-1] < 1:
+        raise ValueError(f"w must have a last axis of length d >= 1; got w.shape={w.shape}")
+    w1 = w[..., 0]
+    s2 = sigma_f**2 * w1**2 + sigma_n**2 * np.sum(w[..., 1:] ** 2, axis=-1)
+    s = np.sqrt(s2)
+    b = np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plus = np.where(s > 0, (w1 * mu_f + b) / np.where(s > 0, s, 1), np.sign(w1 * mu_f + b) * np.inf)
+        minus = np.where(s > 0, (w1 * mu_f - b) / np.where(s > 0, s, 1), np.sign(w1 * mu_f - b) * np.inf)
+    # sign(0) * inf = nan: a zero logit is a coin flip.
+    plus, minus = np.nan_to_num(plus, nan=0.0), np.nan_to_num(minus, nan=0.0)
+    return (0.5 * (ndtr(plus) + ndtr(minus)))[()]
+
+
+def critical_ratio(alpha):
+    """Critical sample ratio lambda_c = d/N at sigma_f = 0: 1/2 for alpha = 0, 1 for alpha > 0."""
+    alpha = check_alpha(alpha)
+    return np.where(np.asarray(alpha) > 0, 1.0, 0.5)[()]
+
+
+# ------------------------------------------------------------------ [DERIVED] asymptotics
+
+
+def _check_lam(lam):
+    lam = np.asarray(lam, dtype=float)
+    if np.any((lam <= 0) | (lam >= 1)) or not np.all(np.isfinite(lam)):
+        raise ValueError(f"lam must lie in (0, 1); got lam={lam}")
+    return lam
+
+
+def asymptotic_accuracy(lam, *, mu_f, sigma_f):
+    r"""**[DERIVED]** accuracy of the empirical Fisher direction, ``d, N -> inf``, ``d/N = lam``.
+
+    ``Phi(m^2 sqrt(1 - lam) / sqrt(m^2 + lam))`` with ``m = mu_f/sigma_f``; independent of
+    ``sigma_n``. Derived for this project (spec section 9), not in the paper.
+    """
+    lam = _check_lam(lam)
+    m2 = (mu_f / sigma_f) ** 2
+    return ndtr(m2 * np.sqrt(1 - lam) / np.sqrt(m2 + lam))[()]
+
+
+def asymptotic_C2(lam, *, mu_f, sigma_f):
+    r"""**[DERIVED]** ``C^2 = lam sigma_f^2 (mu_f^2 + sigma_f^2) / (mu_f^2 (1 - lam))``.
+
+    The constant of the cosine law ``1/rho^2 = 1 + C^2/sigma_n^2`` (Eq. 4) in the
+    proportional limit. Derived for this project (spec section 9), not in the paper.
+    """
+    lam = _check_lam(lam)
+    return (lam * sigma_f**2 * (mu_f**2 + sigma_f**2) / (mu_f**2 * (1 - lam)))[()]
+
+
+def asymptotic_cosine(lam, *, mu_f, sigma_f, sigma_n):
+    """**[DERIVED]** ``rho = 1/sqrt(1 + C^2/sigma_n^2)`` with :func:`asymptotic_C2`."""
+    return (1.0 / np.sqrt(1.0 + asymptotic_C2(lam, mu_f=mu_f, sigma_f=sigma_f) / sigma_n**2))[()]
+
+
+# ------------------------------------------------------------------------ logit geometry
+
+
+def logit_moments(w, A):
+    """Mean and std (ddof = 0) of the signed logits ``A w``; ``A`` is label-absorbed (N, d)."""
+    t = np.asarray(A) @ np.asarray(w)
+    return float(t.mean()), float(t.std())
+
+
+def clustering_ratio(w, A):
+    """The coefficient of variation ``r = sigma/mu`` of the signed logits (Prop. 3.1)."""
+    mu, sigma = logit_moments(w, A)
+    return sigma / mu
+
+
+class QuadraticToy(NamedTuple):
+    direction: np.ndarray  # unit S_hat, (d,)
+    g: float  # optimal norm g* = a mu/(mu^2 + sigma^2)
+    mu: float  # logit mean at the optimum, a/(1 + r^2)
+    sigma: float
+    r: float
+    loss: float  # a^2/(1 + 1/r^2)
+
+
+def quadratic_toy(A, a):
+    r"""App. C.4: the exact minimiser of ``mean (A S - a)^2`` over ``S``, in shape/location form.
+
+    With unit-direction moments ``mu, sigma`` (ddof = 0): ``g* = a mu/(mu^2 + sigma^2)``,
+    ``mu* = a/(1 + r^2)``, ``L_min = a^2/(1 + 1/r^2)`` (Eqs. 15-20). The direction minimises
+    ``r = sigma/mu`` and so does not depend on ``a`` (Figs. 11-12).
+
+    Parameters
+    ----------
+    A : array_like of shape (N, d), label-absorbed samples.
+    a : float, the target.
+    """
+    A = np.asarray(A, dtype=float)
+    S = np.linalg.lstsq(A, np.full(len(A), float(a)), rcond=None)[0]
+    direction = S / np.linalg.norm(S)
+    mu, sigma = logit_moments(direction, A)
+    r = sigma / mu
+    g = a * mu / (mu**2 + sigma**2)
+    return QuadraticToy(direction, g, a / (1 + r**2), g * sigma, r, a**2 / (1 + 1 / r**2))
