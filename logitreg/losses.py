@@ -160,8 +160,11 @@ class SympyPenalty(Penalty):
         expr = expr.subs(sym, self.z)
         self._expr = expr
         self.name = name or str(expr)
-        d1 = sp.diff(expr, self.z)
-        d2 = sp.diff(d1, self.z)
+        # |z| and friends differentiate to DiracDelta at kinks: zero almost everywhere, and a
+        # non-negative point mass, so dropping it keeps values exact off the kink and
+        # cannot hide non-convexity.
+        d1 = sp.diff(expr, self.z).replace(sp.DiracDelta, lambda *a: sp.S.Zero)
+        d2 = sp.diff(d1, self.z).replace(sp.DiracDelta, lambda *a: sp.S.Zero)
         self._f = sp.lambdify(self.z, expr, "numpy")
         self._d1 = sp.lambdify(self.z, d1, "numpy")
         self._d2 = sp.lambdify(self.z, d2, "numpy")

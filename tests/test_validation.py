@@ -1,0 +1,96 @@
+"""Bad input raises a ValueError that names the parameter and the value."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import logitreg as lr
+from logitreg._validation import check_epsilon
+from logitreg.solvers import fit
+
+X_OK, Y_OK = lr.signal_plus_noise(20, 3, rng=0)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.0, 1.5, np.nan, np.inf, "x"])
+def test_alpha_outside_unit_interval_is_rejected(alpha):
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\); got alpha="):
+        fit(X_OK, Y_OK, alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        lr.z_star(alpha)
+
+
+@pytest.mark.parametrize("eps", [-0.01, 1.0, 2, np.nan])
+def test_epsilon_outside_unit_interval_is_rejected(eps):
+    with pytest.raises(ValueError, match=r"epsilon must lie in \[0, 1\); got epsilon="):
+        check_epsilon(eps)
+
+
+@given(n=st.integers(2, 30), d=st.integers(1, 6), extra=st.integers(1, 5))
+@settings(max_examples=25, deadline=None)
+def test_mismatched_X_and_y_lengths_are_rejected(n, d, extra):
+    X = np.ones((n, d))
+    y = np.resize([-1, 1], n + extra)
+    with pytest.raises(ValueError, match=r"same number of samples; got X.shape=\(\d+, \d+\)"):
+        fit(X, y, 0.1)
+
+
+@given(shape=st.sampled_from([(5,), (2, 3, 4), ()]))
+@settings(max_examples=10, deadline=None)
+def test_X_that_is_not_2d_is_rejected(shape):
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        fit(np.ones(shape), Y_OK, 0.1)
+
+
+def test_one_class_only_is_rejected():
+    with pytest.raises(ValueError, match=r"at least 2 classes; got classes=\[1\.0\]"):
+        fit(X_OK, np.ones(20), 0.1)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_X_is_rejected(bad):
+    X = X_OK.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match=r"X must be finite; got X\[3, 1\]="):
+        fit(X, Y_OK, 0.1)
+
+
+def test_unknown_reg_or_method_is_rejected():
+    with pytest.raises(ValueError, match="unknown reg='l3'"):
+        fit(X_OK, Y_OK, 0.1, reg="l3")
+    with pytest.raises(ValueError, match="unknown method='adam'"):
+        fit(X_OK, Y_OK, 0.1, method="adam")
+
+
+def test_non_convex_custom_f_is_rejected():
+    z = sp.Symbol("z")
+    with pytest.raises(ValueError, match="reg must be convex"):
+        fit(X_OK, Y_OK, 0.1, reg=z**2 - z**4)
+
+
+def test_cvxpy_rejects_custom_penalties_by_name():
+    z = sp.Symbol("z")
+    with pytest.raises(ValueError, match="method='cvxpy' supports reg in"):
+        fit(X_OK, Y_OK, 0.1, reg=z**4 + z**2, method="cvxpy")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n": 0, "d": 3}, "n must be > 0; got n=0"),
+        ({"n": 10, "d": 2, "n_classes": 5}, "d must be >= n_classes - 1"),
+        ({"n": 10, "d": 3, "sigma_f": -1.0}, "sigma_f must be >= 0; got sigma_f=-1.0"),
+        ({"n": 10, "d": 3, "noise": "cauchy"}, "unknown noise='cauchy'"),
+        ({"n": 10, "d": 3, "noise": "student_t"}, "df must be given"),
+        ({"n": 10, "d": 3, "rng": "seed"}, "rng must be a numpy.random.Generator"),
+    ],
+)
+def test_signal_plus_noise_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lr.signal_plus_noise(**kwargs)
+
+
+def test_asymptotic_formulas_reject_lambda_outside_unit_interval():
+    with pytest.raises(ValueError, match="lam must lie in"):
+        lr.asymptotic_accuracy(1.2, mu_f=1.0, sigma_f=0.5)
