@@ -4,7 +4,10 @@ Reference: Beck, Bar-Sinai & Levi, "The Implicit Bias of Logit Regularization" (
 """
 from ._validation import ConvergenceWarning, StabilityWarning
 from .data import signal_plus_noise, simplex_means
+from .estimators import LogitRegClassifier
 from .losses import BinaryLoss, LinearObjective, MulticlassLoss, get_penalty, make_loss
+from .metrics import accuracy, cosine, cosine_to_e1, signed_logit_stats
+from .solvers import FitResult, fit, max_margin
 from .theory import (
     Vertex,
     accuracy_from_cosine,
@@ -27,6 +30,14 @@ __all__ = [
     "ConvergenceWarning",
     "StabilityWarning",
     "signal_plus_noise",
+    "LogitRegClassifier",
+    "FitResult",
+    "fit",
+    "max_margin",
+    "accuracy",
+    "cosine",
+    "cosine_to_e1",
+    "signed_logit_stats",
     "simplex_means",
     "BinaryLoss",
     "MulticlassLoss",

@@ -260,10 +260,16 @@ def accuracy_from_cosine(rho, *, mu_f, sigma_f, sigma_n):
     """
     rho = np.asarray(rho, dtype=float)
     var = rho**2 * sigma_f**2 + (1 - rho**2) * sigma_n**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        arg = np.where(var > 0, rho * mu_f / np.sqrt(np.where(var > 0, var, 1.0)),
-                       np.sign(rho) * np.inf)
-    return ndtr(arg)[()]
+    return ndtr(_ratio(rho * mu_f, np.sqrt(np.maximum(var, 0.0))))[()]
+
+
+def _ratio(num, den):
+    """``num/den`` with a noiseless limit: ``+-inf`` where ``den = 0``, and 0 (a coin flip)
+    where both vanish."""
+    num, den = np.broadcast_arrays(np.asarray(num, dtype=float), np.asarray(den, dtype=float))
+    safe = np.where(den > 0, den, 1.0)
+    limit = np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0))
+    return np.where(den > 0, num / safe, limit)
 
 
 def population_accuracy(w, *, mu_f, sigma_f, sigma_n, b=0.0):
@@ -286,15 +292,9 @@ def population_accuracy(w, *, mu_f, sigma_f, sigma_n, b=0.0):
     if w.ndim == 0 or w.shape[-1] < 1:
         raise ValueError(f"w must have a last axis of length d >= 1; got w.shape={w.shape}")
     w1 = w[..., 0]
-    s2 = sigma_f**2 * w1**2 + sigma_n**2 * np.sum(w[..., 1:] ** 2, axis=-1)
-    s = np.sqrt(s2)
+    s = np.sqrt(sigma_f**2 * w1**2 + sigma_n**2 * np.sum(w[..., 1:] ** 2, axis=-1))
     b = np.asarray(b, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plus = np.where(s > 0, (w1 * mu_f + b) / np.where(s > 0, s, 1), np.sign(w1 * mu_f + b) * np.inf)
-        minus = np.where(s > 0, (w1 * mu_f - b) / np.where(s > 0, s, 1), np.sign(w1 * mu_f - b) * np.inf)
-    # sign(0) * inf = nan: a zero logit is a coin flip.
-    plus, minus = np.nan_to_num(plus, nan=0.0), np.nan_to_num(minus, nan=0.0)
-    return (0.5 * (ndtr(plus) + ndtr(minus)))[()]
+    return (0.5 * (ndtr(_ratio(w1 * mu_f + b, s)) + ndtr(_ratio(w1 * mu_f - b, s))))[()]
 
 
 def critical_ratio(alpha):
