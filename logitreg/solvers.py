@@ -276,21 +276,17 @@ def _ldp_max_margin(A):
     return w
 
 
-def _polish_support(A, w, cols=None):
-    """Re-solve the KKT equalities on the active set for machine-precision margins."""
-    margins = A @ w
-    active = np.abs(margins - 1.0) < 1e-6
+def _polish_support(A, w):
+    """Re-solve the KKT equalities ``A_S w = 1`` on the active set S for exact margins.
+
+    NNLS's active set identifies the support vectors; the minimum-norm solution of the
+    equalities on them is the SVM solution, and it is kept only if it stays feasible.
+    """
+    active = np.abs(A @ w - 1.0) < 1e-6
     if not active.any():
         return w
-    As = A[active]
-    # Minimum-norm w with A_S w = 1 (the penalised part only; ``cols`` masks the bias).
-    try:
-        w_new = linalg.lstsq(As, np.ones(active.sum()), check_finite=False)[0]
-    except linalg.LinAlgError:
-        return w
-    if cols is None and np.min(A @ w_new) >= 1 - 1e-9:
-        return w_new
-    return w
+    w_new = linalg.lstsq(A[active], np.ones(active.sum()), check_finite=False)[0]
+    return w_new if np.min(A @ w_new) >= 1 - 1e-9 else w
 
 
 def max_margin(X, y, *, fit_intercept=False):

@@ -184,13 +184,16 @@ def z_star(alpha, reg="quadratic", n_classes: int = 2):
 
 
 def loss_floor(alpha, reg="quadratic"):
-    """``l(z*)``, the data-independent lower bound of the mean binary training loss."""
-    zs = z_star(alpha, reg)
-    loss = BinaryLoss  # evaluated per alpha below
+    """``l(z*)``, the data-independent lower bound of the mean binary training loss.
+
+    0 for ``alpha = 0`` (the infimum of the cross-entropy). Vectorised over ``alpha``.
+    """
     pen = get_penalty(reg, 2)
-    return np.vectorize(
-        lambda a, z: 0.0 if a == 0 else float(loss(a, pen).value(z)), otypes=[float]
-    )(alpha, zs)[()]
+
+    def one(a, z):
+        return 0.0 if a == 0 else float(BinaryLoss(a, pen).value(z))
+
+    return np.vectorize(one, otypes=[float])(alpha, z_star(alpha, reg))[()]
 
 
 # ------------------------------------------------------------------------- Fisher / LDA
