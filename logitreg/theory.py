@@ -199,12 +199,27 @@ def loss_floor(alpha, reg="quadratic"):
 # ------------------------------------------------------------------------- Fisher / LDA
 
 
+def _pinv_cov_solve(Ac, mu, rcond=1e-10):
+    """``Sigma^+ mu`` for ``Sigma = Ac^T Ac / N`` through the N x N kernel: O(N^2 d).
+
+    With ``Ac = U S V^T``: ``Sigma^+ = N V S^-2 V^T`` and ``V = Ac^T U S^-1``, so
+    ``Sigma^+ mu = N Ac^T U S^-4 U^T (Ac mu)``. Eigenvalues of ``Ac Ac^T`` below ``rcond``
+    times the largest are treated as zero (the centred covariance has rank <= N - 1).
+    """
+    N = Ac.shape[0]
+    lam, U = linalg.eigh(Ac @ Ac.T, check_finite=False)  # lam = s^2, ascending
+    keep = lam > rcond * lam[-1]
+    U, lam = U[:, keep], lam[keep]
+    return N * (Ac.T @ (U @ ((U.T @ (Ac @ mu)) / lam**2)))
+
+
 def fisher_direction(X, y):
     r"""Fisher's discriminant of the data (Cor. 3.3; Eqs. 26-27 for multiclass).
 
     Binary: ``Sigma^-1 mu`` where ``mu`` and ``Sigma`` are the mean and the **centred**
     (ddof = 0) covariance of the label-absorbed data ``y_i x_i``. When ``Sigma`` is
-    singular (``d >= N``) the minimum-norm least-squares solution is returned.
+    singular (always for ``d >= N``) the pseudo-inverse solution ``Sigma^+ mu`` is returned,
+    computed in O(N^2 d) through the N x N kernel.
 
     Multiclass: the top ``K - 1`` generalised eigenvectors of ``(S_B, S_W)``, with
     ``S_B = sum_c pi_c (mu_c - mu)(mu_c - mu)^T`` and ``S_W = sum_c pi_c Sigma_c``
@@ -226,11 +241,13 @@ def fisher_direction(X, y):
         A = s[:, None] * X
         mu = A.mean(axis=0)
         Ac = A - mu
-        cov = Ac.T @ Ac / len(A)  # (d, d), centred, ddof = 0
-        try:
-            return linalg.cho_solve(linalg.cho_factor(cov, check_finite=False), mu)
-        except linalg.LinAlgError:
-            return linalg.lstsq(cov, mu, check_finite=False)[0]
+        if X.shape[1] < X.shape[0]:
+            cov = Ac.T @ Ac / len(A)  # (d, d), centred, ddof = 0
+            try:
+                return linalg.cho_solve(linalg.cho_factor(cov, check_finite=False), mu)
+            except linalg.LinAlgError:
+                pass
+        return _pinv_cov_solve(Ac, mu)
     N, d = X.shape
     K = classes.size
     mu = X.mean(axis=0)

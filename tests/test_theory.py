@@ -276,3 +276,16 @@ def test_multiclass_fisher_directions_span_the_signal_subspace(rng):
     assert U.shape == (K - 1, 30)
     # Energy of the K-1 directions inside the signal subspace (first K-1 coordinates).
     assert np.sum(U[:, : K - 1] ** 2) / np.sum(U**2) > 0.95
+
+
+@pytest.mark.parametrize("d", [150, 300])
+def test_fisher_direction_for_d_at_least_n_is_the_pseudo_inverse_solution(d, rng):
+    """Sigma is singular for d >= N: the kernel route must equal pinv(Sigma) mu."""
+    N = 150
+    X, y = lr.signal_plus_noise(N, d, rng=rng)
+    A = y[:, None] * X
+    mu = A.mean(axis=0)
+    ref = np.linalg.pinv((A - mu).T @ (A - mu) / N, rcond=1e-10, hermitian=True) @ mu
+    w = lr.fisher_direction(X, y)
+    assert _cos(w, ref) >= 1 - 1e-8
+    assert np.linalg.norm(w) == pytest.approx(np.linalg.norm(ref), rel=1e-6)
