@@ -1,0 +1,168 @@
+"""Training throughput of every regularizer: images/s and step time of ``deep.train.TrainStep``.
+
+CIFAR-shaped synthetic data (3x32x32, 10 classes) on the device, ResNet-18 (CIFAR variant).
+Each regularizer gets its own model (same init) and optimizer; the regularizers are timed in
+interleaved rounds so that drifting machine load hits them alike. Reported: the median step
+time over all timed steps, images/s = batch / median, and the ratio to ``none``.
+
+    python bench/deep_throughput.py                      # CPU: width 16, batch 64
+    python bench/deep_throughput.py --device cuda        # GPU: width 64, batch 512, bf16,
+                                                         #      channels_last (+ --compile)
+
+On CUDA the steps are timed with CUDA events and the host synchronises once per round, after
+the timed steps; on the CPU with ``time.perf_counter`` (CPU kernels are synchronous).
+VarMixup uses an untrained VAE of the default size (its timing does not depend on training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deep._io import machine_name
+from deep.config import REGS, TrainConfig, VAEConfig
+from deep.data import epoch_batches, synthetic_images, synthetic_templates
+from deep.mixing import MixRNG, build_mixing
+from deep.models import build_model
+from deep.train import TrainStep
+from deep.vae import ConvVAE
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--model", default="resnet18", help="cnn, resnet18 or preact_resnet18")
+    p.add_argument("--width", type=int, help="base width (default: 64 on cuda, 16 on cpu)")
+    p.add_argument("--batch-size", type=int, help="images per step (default: 512 cuda, 64 cpu)")
+    p.add_argument("--regs", default=",".join(REGS), help="comma-separated regularizers")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per reg per round")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps per reg first")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="autocast precision (auto: bf16 on cuda, fp32 on cpu)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last memory format (default: on for cuda)")
+    p.add_argument("--compile", action="store_true", help="torch.compile each model")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own)")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    return p.parse_args(argv)
+
+
+def setup(reg, args, device, data, vae):
+    """A TrainStep for ``reg`` with the training CLI's defaults (CIFAR-style crop + flip)."""
+    cfg = TrainConfig(
+        dataset="synthetic", model=args.model, width=args.width, reg=reg,
+        # The VAE is passed in below; the name only satisfies the config's check.
+        vae_checkpoint="untrained" if reg == "varmixup" else None, crop_pad=4, hflip=True,
+        batch_size=args.batch_size, device=args.device, precision=args.precision,
+        channels_last=args.channels_last, compile=args.compile,
+    ).resolved(torch.cuda.is_available())
+    torch.manual_seed(0)  # same initial weights for every regularizer
+    model = build_model(cfg.model, 3, 10, data.mean(dim=(0, 2, 3)), data.std(dim=(0, 2, 3)),
+                        cfg.width).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    mixing = build_mixing(cfg.reg, alpha=cfg.mix_alpha, prob=cfg.mix_prob, vae=vae,
+                          latent=cfg.varmix_latent, clean_frac=cfg.varmix_clean_frac)
+    net = torch.compile(model) if cfg.compile else model
+    return TrainStep(net, opt, sched, mixing, num_classes=10, ls_eps=cfg.ls_eps,
+                     logit_alpha=cfg.logit_alpha, crop_pad=cfg.crop_pad, hflip=cfg.hflip,
+                     precision=cfg.precision, channels_last=cfg.channels_last,
+                     aug_generator=torch.Generator(device).manual_seed(1),
+                     mix_rng=MixRNG(np.random.default_rng(2),
+                                    torch.Generator(device).manual_seed(3)))
+
+
+def time_steps(step, batches, x, y, device):
+    """Seconds per step for each index row of ``batches``."""
+    if device.type == "cuda":
+        events = [torch.cuda.Event(enable_timing=True) for _ in range(len(batches) + 1)]
+        events[0].record()
+        for i, idx in enumerate(batches):
+            step(x[idx], y[idx])
+            events[i + 1].record()
+        torch.cuda.synchronize(device)
+        return [a.elapsed_time(b) / 1e3 for a, b in zip(events[:-1], events[1:], strict=True)]
+    out = []
+    for idx in batches:
+        t0 = time.perf_counter()
+        step(x[idx], y[idx])
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main(argv=None):
+    args = parse(argv)
+    device = torch.device(args.device)
+    on_cuda = device.type == "cuda"
+    args.width = args.width or (64 if on_cuda else 16)
+    args.batch_size = args.batch_size or (512 if on_cuda else 64)
+    args.precision = args.precision if args.precision != "auto" else ("bf16" if on_cuda else "fp32")
+    args.channels_last = on_cuda if args.channels_last is None else args.channels_last
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    regs = args.regs.split(",")
+
+    g = torch.Generator().manual_seed(0)
+    templates, basis = synthetic_templates(10, (3, 32, 32), 8.0, g)
+    n = args.batch_size * 8
+    x, y = synthetic_images(n, templates, basis, 1.0, 0.5, g)
+    x, y = x.to(device), y.to(device)
+    vcfg = VAEConfig()
+    vae = ConvVAE((3, 32, 32), vcfg.latent_dim, vcfg.width, bounded=False).to(device).eval()
+    vae.requires_grad_(False)
+    if args.channels_last:
+        vae = vae.to(memory_format=torch.channels_last)
+    steps = {reg: setup(reg, args, device, x, vae) for reg in regs}
+    gen = torch.Generator(device).manual_seed(0)
+
+    def rows(k):
+        idx = torch.cat([epoch_batches(n, args.batch_size, gen) for _ in range(-(-k // 8))])
+        return idx[:k]
+
+    for reg in regs:  # warm-up (and compilation) outside the timed region
+        time_steps(steps[reg], rows(args.warmup), x, y, device)
+    times = {reg: [] for reg in regs}
+    for _ in range(args.rounds):
+        for reg in regs:
+            times[reg] += time_steps(steps[reg], rows(args.steps), x, y, device)
+
+    med = {reg: statistics.median(t) for reg, t in times.items()}
+    base = med.get("none")
+    machine = machine_name(device)
+    setting = (f"{args.model} width {args.width}, batch {args.batch_size}, {args.precision}, "
+               f"channels_last={args.channels_last}, compile={args.compile}, "
+               f"{args.rounds}x{args.steps} timed steps after {args.warmup} warm-up")
+    print(f"device: {machine}; torch {torch.__version__}\n{setting}\n")
+    print("| reg | median step (ms) | IQR (ms) | train images/s | step / none |")
+    print("|---|---|---|---|---|")
+    result = []
+    for reg in regs:
+        q1, _, q3 = statistics.quantiles(times[reg], n=4)
+        ratio = med[reg] / base if base else float("nan")
+        print(f"| {reg} | {1e3 * med[reg]:.1f} | {1e3 * q1:.1f}-{1e3 * q3:.1f} | "
+              f"{args.batch_size / med[reg]:,.0f} | {ratio:.3f} |")
+        result.append({"reg": reg, "median_step_s": med[reg], "q1_s": q1, "q3_s": q3,
+                       "images_per_s": args.batch_size / med[reg], "ratio_to_none": ratio,
+                       "n_steps": len(times[reg])})
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"device": machine, "torch": torch.__version__,
+                                         "setting": setting, "args": {k: str(v) for k, v in
+                                                                      vars(args).items()},
+                                         "results": result}, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

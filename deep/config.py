@@ -1,0 +1,427 @@
+"""Run configurations: frozen dataclasses, a type-checked ``argparse`` CLI built from them.
+
+Every field is one command-line flag (``dataset_root`` -> ``--dataset-root``; booleans get
+``--flag/--no-flag``); its ``help`` metadata is the ``--help`` line, with units. A field
+whose default is ``None`` is resolved from the dataset, model or device by ``resolved()``;
+the *resolved* config is what a run saves in ``config.json``.
+
+Validation happens here, at the public boundary, and only here: a bad value raises a
+``ValueError`` (``TypeError`` for a wrong type) that names the flag, the value and what was
+expected; the CLIs turn it into an ``argparse`` error (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+__all__ = [
+    "DATASETS",
+    "MODELS",
+    "REGS",
+    "DataConfig",
+    "TrainConfig",
+    "VAEConfig",
+    "build_parser",
+    "config_from_args",
+    "derive_seeds",
+    "flag",
+]
+
+DATASETS = ("digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn")
+MODELS = ("cnn", "resnet18", "preact_resnet18")
+REGS = ("none", "ls", "mixup", "cutmix", "varmixup", "logit_penalty")
+
+# Documented defaults for choices the papers leave open (docs/deep.md, "Defaults").
+DEFAULT_LS_EPS = 0.1  # Szegedy et al. 2016; representation-space digest section 1 [DERIVED]
+DEFAULT_LOGIT_ALPHA = 0.01  # K = 10 vertex has p_c = 0.916, close to LS eps = 0.1 (p_c = 0.91)
+DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
+DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64}
+
+
+def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
+    """A dataclass field carrying its ``--help`` line (and choices) as metadata."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a config field: ``ls_eps`` -> ``--ls-eps``."""
+    return "--" + name.replace("_", "-")
+
+
+def derive_seeds(seed: int, names: tuple[str, ...]) -> dict[str, int]:
+    """Independent 32-bit seeds, one per named random stream, derived from ``seed``
+    (``numpy.random.SeedSequence``); saved in ``config.json`` with the run."""
+    import numpy as np
+
+    states = np.random.SeedSequence(seed).generate_state(len(names))
+    return {name: int(s) for name, s in zip(names, states, strict=True)}
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is tuple:
+        return f"tuple of {_type_name(typing.get_args(tp)[0])}"
+    return "None" if tp is type(None) else tp.__name__
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(tp))
+    if origin is tuple:
+        (elem, _) = typing.get_args(tp)
+        return isinstance(value, tuple) and all(_matches(v, elem) for v in value)
+    if tp is type(None):
+        return value is None
+    if tp is float:  # an int is an acceptable float
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _check_types(cfg: Any) -> None:
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if not _matches(value, hints[f.name]):
+            raise TypeError(
+                f"{flag(f.name)} expects {_type_name(hints[f.name])}; "
+                f"got {value!r} ({type(value).__name__})"
+            )
+        choices = f.metadata.get("choices")
+        if choices is not None and value is not None and value not in choices:
+            raise ValueError(
+                f"{flag(f.name)}={value!r} is not valid: expected one of {', '.join(choices)}"
+            )
+
+
+def _check_range(cfg: Any, name: str, lo: float | None = None, hi: float | None = None,
+                 *, lo_open: bool = False, hi_open: bool = False, what: str = "") -> None:
+    """Raise ``ValueError`` unless ``lo (<|<=) value (<|<=) hi``; None values are skipped."""
+    value = getattr(cfg, name)
+    if value is None:
+        return
+    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
+        hi is not None and (value >= hi if hi_open else value > hi)
+    ) or (isinstance(value, float) and not math.isfinite(value))
+    if bad:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open or hi is None else "]"
+        interval = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+        raise ValueError(f"{flag(name)}={value!r} is outside {interval}: expected {what}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data set, where it lives, and how it is split (shared by training and the VAE)."""
+
+    dataset: str = _f("digits", "data set; digits and synthetic need no files", DATASETS)
+    data_root: str = _f("data", "folder holding the torchvision data sets (mnist ... svhn)")
+    download: bool = _f(False, "download a missing torchvision data set into --data-root")
+    verify_checksums: bool = _f(
+        True, "check the md5 of CIFAR/SVHN files as torchvision does (MNIST has none)"
+    )
+    digits_size: int = _f(
+        16, "digits image side in pixels: 8 (native), 16 or 32 (nearest-neighbour upsampling)"
+    )
+    val_fraction: float = _f(0.1, "fraction of the training split held out for validation")
+    data_seed: int = _f(
+        0, "seed of the fixed data split (digits test set, validation set) and synthetic data"
+    )
+    synthetic_classes: int = _f(10, "synthetic: number of classes K")
+    synthetic_shape: tuple[int, ...] = _f((3, 32, 32), "synthetic: image shape C,H,W in pixels")
+    synthetic_train: int = _f(10000, "synthetic: training images (before the validation split)")
+    synthetic_test: int = _f(2000, "synthetic: test images")
+    synthetic_mu_f: float = _f(
+        8.0, "synthetic: norm of each class template about their mean (pixel units, Eq. 8)"
+    )
+    synthetic_sigma_f: float = _f(
+        1.0, "synthetic: noise std per direction inside the (K-1)-dim template subspace"
+    )
+    synthetic_sigma_n: float = _f(
+        0.5, "synthetic: noise std per direction orthogonal to the template subspace"
+    )
+
+    def _validate_data(self) -> None:
+        if self.digits_size not in (8, 16, 32):
+            raise ValueError(
+                f"--digits-size={self.digits_size!r} is not valid: expected one of 8, 16, 32"
+            )
+        _check_range(self, "val_fraction", 0.0, 1.0, hi_open=True,
+                     what="a fraction of the training split, 0 <= f < 1")
+        if len(self.synthetic_shape) != 3 or min(self.synthetic_shape) < 1:
+            raise ValueError(
+                f"--synthetic-shape={','.join(map(str, self.synthetic_shape))} is not valid: "
+                "expected three positive integers C,H,W such as 3,32,32"
+            )
+        _check_range(self, "synthetic_classes", 2, what="at least 2 classes")
+        c, h, w = self.synthetic_shape
+        if self.synthetic_classes - 1 > c * h * w:
+            raise ValueError(
+                f"--synthetic-classes={self.synthetic_classes} needs K-1 <= C*H*W = {c * h * w} "
+                "template directions: expected fewer classes or a larger --synthetic-shape"
+            )
+        _check_range(self, "synthetic_train", 1, what="a positive number of images")
+        _check_range(self, "synthetic_test", 1, what="a positive number of images")
+        for name in ("synthetic_mu_f", "synthetic_sigma_f", "synthetic_sigma_n"):
+            _check_range(self, name, 0.0, what="a non-negative number")
+
+
+@dataclass(frozen=True)
+class TrainConfig(DataConfig):
+    """Everything that defines a training run (``python -m deep.train``).
+
+    ``None`` defaults are resolved by :meth:`resolved` (dataset-, model- or device-specific).
+    """
+
+    # --- model
+    model: str = _f("cnn", "classifier architecture", MODELS)
+    width: int | None = _f(None, "base channel width (default: cnn 32, resnets 64)")
+    feature_dim: int | None = _f(
+        None, "penultimate size via a linear bottleneck before the head; 2 or 3 to draw "
+        "decision regions (default: the architecture's own width)"
+    )
+    # --- regularizer
+    reg: str = _f("none", "regularizer (label smoothing, mixing method or logit penalty)", REGS)
+    ls_eps: float | None = _f(
+        None, f"label-smoothing epsilon in [0, 1); composes with every reg "
+        f"(default: {DEFAULT_LS_EPS} for --reg ls, else 0)"
+    )
+    mix_alpha: float = _f(1.0, "mixing lambda ~ Beta(alpha, alpha) for mixup/cutmix/varmixup")
+    mix_prob: float = _f(1.0, "probability that a batch is mixed (mixup/cutmix/varmixup)")
+    logit_alpha: float | None = _f(
+        None, f"logit penalty weight: loss = (1-alpha) CE + alpha |z|^2, alpha in [0, 1) "
+        f"(default: {DEFAULT_LOGIT_ALPHA} for --reg logit_penalty, else 0)"
+    )
+    vae_checkpoint: str | None = _f(
+        None, "varmixup: VAE checkpoint (vae.pt) written by python -m deep.vae"
+    )
+    varmix_latent: str = _f(
+        "mean", "varmixup: mix the posterior means or samples z ~ q(z|x)", ("mean", "sample")
+    )
+    varmix_clean_frac: float = _f(
+        0.5, "varmixup: fraction of each batch left as clean images (0 = decoded only)"
+    )
+    # --- optimisation
+    epochs: int = _f(30, "training epochs")
+    batch_size: int = _f(128, "training batch size in images (the last partial batch is dropped)")
+    optimizer: str = _f("sgd", "optimizer: SGD with momentum, or AdamW", ("sgd", "adamw"))
+    lr: float | None = _f(None, "peak learning rate (default: sgd 0.1, adamw 1e-3)")
+    momentum: float = _f(0.9, "sgd momentum (adamw: beta1)")
+    nesterov: bool = _f(False, "sgd: Nesterov momentum")
+    weight_decay: float = _f(5e-4, "weight decay (sgd: L2 in the gradient; adamw: decoupled)")
+    schedule: str = _f(
+        "cosine", "learning-rate schedule, per step", ("cosine", "multistep", "constant")
+    )
+    milestones: tuple[float, ...] = _f(
+        (0.5, 0.75), "multistep: lr drops at these fractions of --epochs (comma separated)"
+    )
+    lr_gamma: float = _f(0.1, "multistep: factor applied at each milestone")
+    # --- augmentation (on the device, per batch)
+    crop_pad: int | None = _f(
+        None, "random-crop padding in pixels, 0 = off (default: image side // 8, "
+        "0 for synthetic)"
+    )
+    hflip: bool | None = _f(
+        None, "random horizontal flips (default: on for fashion-mnist, cifar10/100 only)"
+    )
+    # --- system
+    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
+    precision: str = _f(
+        "auto", "autocast precision (auto: bf16 on cuda, fp32 on cpu)", ("auto", "fp32", "bf16")
+    )
+    channels_last: bool | None = _f(None, "channels_last memory format (default: on for cuda)")
+    compile: bool = _f(False, "torch.compile the model (first step compiles)")
+    threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)")
+    seed: int = _f(0, "training seed: init, shuffling, augmentation and mixing")
+    out_dir: str = _f("runs", "parent folder of run directories")
+    run_name: str | None = _f(None, "run directory name (default: dataset-model-reg-seedN)")
+    resume: bool = _f(False, "continue the run in the run directory from its last checkpoint")
+    stop_after: int | None = _f(
+        None, "stop after this many epochs in total (time-boxing; --resume continues)"
+    )
+    progress: bool = _f(True, "show a progress bar (one update per epoch)")
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        self._validate_data()
+        _check_range(self, "width", 1, what="a positive channel count")
+        _check_range(self, "feature_dim", 1, what="a positive feature size")
+        _check_range(self, "ls_eps", 0.0, 1.0, hi_open=True,
+                     what="a label-smoothing epsilon with 0 <= eps < 1")
+        _check_range(self, "mix_alpha", 0.0, lo_open=True,
+                     what="a Beta(alpha, alpha) parameter alpha > 0")
+        _check_range(self, "mix_prob", 0.0, 1.0, what="a probability in [0, 1]")
+        _check_range(self, "logit_alpha", 0.0, 1.0, hi_open=True,
+                     what="a logit-penalty weight with 0 <= alpha < 1")
+        if self.reg == "logit_penalty" and self.logit_alpha == 0.0:
+            raise ValueError(
+                "--logit-alpha=0.0 with --reg logit_penalty is plain CE: expected 0 < alpha < 1"
+            )
+        _check_range(self, "varmix_clean_frac", 0.0, 1.0, hi_open=True,
+                     what="a fraction with 0 <= f < 1")
+        if self.reg == "varmixup" and not self.vae_checkpoint:
+            raise ValueError(
+                "--reg varmixup needs --vae-checkpoint: expected the vae.pt written by "
+                "python -m deep.vae --dataset " + self.dataset
+            )
+        _check_range(self, "epochs", 1, what="at least 1 epoch")
+        _check_range(self, "batch_size", 1, what="a positive batch size")
+        _check_range(self, "lr", 0.0, lo_open=True, what="a positive learning rate")
+        _check_range(self, "momentum", 0.0, 1.0, hi_open=True, what="0 <= momentum < 1")
+        _check_range(self, "weight_decay", 0.0, what="a non-negative weight decay")
+        if any(not 0.0 < m < 1.0 for m in self.milestones) or list(self.milestones) != sorted(
+            self.milestones
+        ):
+            raise ValueError(
+                f"--milestones={','.join(map(str, self.milestones))} is not valid: expected "
+                "increasing fractions of --epochs strictly between 0 and 1"
+            )
+        _check_range(self, "lr_gamma", 0.0, lo_open=True, what="a positive factor")
+        _check_range(self, "crop_pad", 0, what="a non-negative padding in pixels")
+        _check_range(self, "threads", 1, what="a positive thread count")
+        _check_range(self, "stop_after", 1, what="at least 1 epoch")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(
+                f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"
+            )
+        if self.nesterov and self.optimizer != "sgd":
+            raise ValueError("--nesterov applies to --optimizer sgd only; got --optimizer "
+                             + self.optimizer)
+
+    def resolved(self, cuda_available: bool) -> TrainConfig:
+        """Fill every ``None``/``auto`` default; the result is what a run records."""
+        from .data import DATASET_INFO  # local: keeps this module free of data imports
+
+        info = DATASET_INFO[self.dataset]
+        side = self.digits_size if self.dataset == "digits" else (
+            self.synthetic_shape[1] if self.dataset == "synthetic" else info.side
+        )
+        device = self.device
+        if device == "auto":
+            device = "cuda" if cuda_available else "cpu"
+        if device.startswith("cuda") and not cuda_available:
+            raise ValueError(f"--device={self.device} but CUDA is not available: expected "
+                             "--device cpu or auto")
+        on_cuda = device.startswith("cuda")
+        return dataclasses.replace(
+            self,
+            device=device,
+            width=self.width if self.width is not None else DEFAULT_WIDTH[self.model],
+            ls_eps=self.ls_eps if self.ls_eps is not None else (
+                DEFAULT_LS_EPS if self.reg == "ls" else 0.0),
+            logit_alpha=self.logit_alpha if self.logit_alpha is not None else (
+                DEFAULT_LOGIT_ALPHA if self.reg == "logit_penalty" else 0.0),
+            lr=self.lr if self.lr is not None else DEFAULT_LR[self.optimizer],
+            crop_pad=self.crop_pad if self.crop_pad is not None else (
+                side // 8 if info.crop else 0),
+            hflip=self.hflip if self.hflip is not None else info.hflip,
+            precision=self.precision if self.precision != "auto" else (
+                "bf16" if on_cuda else "fp32"),
+            channels_last=self.channels_last if self.channels_last is not None else on_cuda,
+            run_name=self.run_name or f"{self.dataset}-{self.model}-{self.reg}-seed{self.seed}",
+            vae_checkpoint=self.vae_checkpoint if self.reg == "varmixup" else None,
+        )
+
+
+@dataclass(frozen=True)
+class VAEConfig(DataConfig):
+    """A convolutional VAE for VarMixup (``python -m deep.vae``)."""
+
+    latent_dim: int = _f(32, "latent size")
+    beta: float = _f(1.0, "KL weight beta (1 = plain VAE)")
+    width: int = _f(32, "encoder/decoder base channel width")
+    epochs: int = _f(30, "training epochs")
+    batch_size: int = _f(128, "batch size in images")
+    lr: float = _f(1e-3, "Adam learning rate")
+    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
+    threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)")
+    seed: int = _f(0, "seed of init, shuffling and the reparameterisation noise")
+    out_dir: str = _f("runs", "parent folder of run directories")
+    run_name: str | None = _f(None, "run directory name (default: vae-dataset-zD-seedN)")
+    progress: bool = _f(True, "show a progress bar (one update per epoch)")
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        self._validate_data()
+        _check_range(self, "latent_dim", 1, what="a positive latent size")
+        _check_range(self, "beta", 0.0, what="a non-negative KL weight")
+        _check_range(self, "width", 1, what="a positive channel count")
+        _check_range(self, "epochs", 1, what="at least 1 epoch")
+        _check_range(self, "batch_size", 1, what="a positive batch size")
+        _check_range(self, "lr", 0.0, lo_open=True, what="a positive learning rate")
+        _check_range(self, "threads", 1, what="a positive thread count")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(
+                f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"
+            )
+
+    def resolved(self, cuda_available: bool) -> VAEConfig:
+        device = self.device
+        if device == "auto":
+            device = "cuda" if cuda_available else "cpu"
+        if device.startswith("cuda") and not cuda_available:
+            raise ValueError(f"--device={self.device} but CUDA is not available: expected "
+                             "--device cpu or auto")
+        name = self.run_name or f"vae-{self.dataset}-z{self.latent_dim}-seed{self.seed}"
+        return dataclasses.replace(self, device=device, run_name=name)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _tuple_parser(elem: type, name: str):
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(elem(t) for t in text.replace("x", ",").split(",") if t.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {elem.__name__} values, got {text!r}"
+            ) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
+    """An ``argparse`` parser with one flag per field of the config dataclass ``cls``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        base = args[0] if typing.get_origin(tp) in (Union, types.UnionType) else tp
+        help_ = f.metadata["help"]
+        if f.default is not None and "default" not in help_:  # None: the help explains it
+            shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            help_ += f" (default: {shown})"
+        kwargs: dict[str, Any] = {"default": f.default, "help": help_, "dest": f.name}
+        if base is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is tuple:
+            elem = typing.get_args(base)[0]
+            kwargs["type"] = _tuple_parser(elem, f"{elem.__name__} list")
+            kwargs["metavar"] = "A,B,..."
+        else:
+            kwargs["type"] = base
+            if f.metadata.get("choices"):
+                kwargs["choices"] = f.metadata["choices"]
+        parser.add_argument(flag(f.name), **kwargs)
+    return parser
+
+
+def config_from_args(cls: type, parser: argparse.ArgumentParser, argv: list[str] | None) -> Any:
+    """Parse ``argv`` into a validated ``cls``; a bad value exits through ``parser.error``."""
+    ns = parser.parse_args(argv)
+    try:
+        return cls(**vars(ns))
+    except (TypeError, ValueError) as e:
+        parser.error(str(e))

@@ -1,0 +1,65 @@
+"""Models expose features(x) and a linear head; ECE against a plain reference."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deep.calibration import expected_calibration_error
+from deep.models import build_model
+
+
+@pytest.mark.parametrize("name, width, feature_dim, expected_dim", [
+    ("cnn", 8, None, 32), ("resnet18", 4, None, 32), ("preact_resnet18", 4, None, 32),
+    ("cnn", 8, 2, 2), ("preact_resnet18", 4, 3, 3),
+])
+def test_models_expose_features_and_linear_head(name, width, feature_dim, expected_dim):
+    torch.manual_seed(0)
+    m = build_model(name, 3, 5, torch.full((3,), 0.5), torch.full((3,), 0.25), width,
+                    feature_dim).eval()
+    x = torch.rand(4, 3, 32, 32)
+    z = m.features(x)
+    assert z.shape == (4, expected_dim) and m.feature_dim == expected_dim
+    assert isinstance(m.head, nn.Linear) and m.head.in_features == expected_dim
+    torch.testing.assert_close(m(x), m.head(z), rtol=0, atol=0)
+    # The model normalises its own input with the buffers it was built with.
+    assert torch.equal(m.mean.flatten(), torch.full((3,), 0.5))
+
+
+def test_resnet18_is_the_cifar_variant():
+    m = build_model("resnet18", 3, 10, torch.zeros(3), torch.ones(3), 64)
+    stem = m.body[0]
+    assert stem.kernel_size == (3, 3) and stem.stride == (1, 1)
+    assert not any(isinstance(layer, nn.MaxPool2d) for layer in m.modules())
+    assert m.feature_dim == 512
+    n_params = sum(p.numel() for p in m.parameters())
+    assert 11.1e6 < n_params < 11.2e6  # ResNet-18 on CIFAR-10: 11.17 M parameters
+
+
+def _ece_reference(probs, labels, n_bins=15):
+    """Guo et al. (2017): bins (m/M, (m+1)/M], |B_m|/N |acc - conf| summed."""
+    conf, pred = probs.max(1), probs.argmax(1)
+    edges = np.linspace(0, 1, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            acc = (pred[inside] == labels[inside]).mean()
+            ece += inside.mean() * abs(acc - conf[inside].mean())
+    return ece
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ece_matches_reference(seed):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(500, 10, generator=g, dtype=torch.float64) * (seed + 1)
+    labels = torch.randint(0, 10, (500,), generator=g)
+    ours = expected_calibration_error(logits, labels).item()
+    ref = _ece_reference(logits.softmax(1).numpy(), labels.numpy())
+    assert ours == pytest.approx(ref, abs=1e-6)  # float32 confidences, 500 samples
+
+
+def test_ece_of_confident_correct_and_wrong_predictions():
+    logits = torch.tensor([[50.0, 0.0], [50.0, 0.0]])
+    assert expected_calibration_error(logits, torch.tensor([0, 0])).item() == pytest.approx(0.0)
+    assert expected_calibration_error(logits, torch.tensor([1, 1])).item() == pytest.approx(1.0)

@@ -1,0 +1,190 @@
+"""Training end to end on digits: every regularizer learns, resume is exact, errors are clear."""
+
+import json
+
+import pytest
+import torch
+
+from deep import train as train_mod
+from deep._io import load_torch
+from deep.config import REGS, TrainConfig
+
+
+def _metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("reg", [r for r in REGS if r != "none"])
+def test_each_regularizer_learns(tmp_path, fast, digits_data, vae_checkpoint, reg):
+    cfg = TrainConfig(**fast, reg=reg, out_dir=str(tmp_path),
+                      vae_checkpoint=str(vae_checkpoint) if reg == "varmixup" else None)
+    out = train_mod.train(cfg, data=digits_data)
+    m = _metrics(tmp_path / out["run_dir"].split("/")[-1])
+    assert len(m) == fast["epochs"]
+    assert m[-1]["train_loss"] < 0.8 * m[0]["train_loss"]
+    assert out["test_acc"] > 0.3  # chance is 0.1 on 10 balanced classes
+    assert 0 <= out["test_ece"] <= 1
+
+
+def test_cli_trains_and_prints_accuracy_and_ece(tmp_path, capsys, fast):
+    args = ["--dataset", "digits", "--digits-size", "8", "--width", "8", "--batch-size", "64",
+            "--epochs", "4", "--lr", "0.05", "--no-progress", "--device", "cpu",
+            "--out-dir", str(tmp_path), "--run-name", "r", "--seed", "0"]
+    out = train_mod.main(args)
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "ECE" in printed
+    assert out["test_acc"] > 0.5
+    m = _metrics(tmp_path / "r")
+    assert m[-1]["train_loss"] < 0.5 * m[0]["train_loss"]
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["config"]["ls_eps"] == 0.0 and saved["config"]["crop_pad"] == 1  # resolved
+    assert set(saved["seeds"]) == set(train_mod.SEED_STREAMS) and "git" in saved
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["test_acc"] == out["test_acc"]
+
+
+def _state(run_dir):
+    return load_torch(run_dir / "checkpoint.pt")
+
+
+def _assert_bitwise_equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], dict):
+            _assert_bitwise_equal(a[k], b[k])
+        elif isinstance(a[k], torch.Tensor):
+            assert torch.equal(a[k], b[k]), k
+        else:
+            assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("reg_kw", [
+    dict(reg="cutmix", mix_prob=0.5, ls_eps=0.1),
+    dict(reg="varmixup", varmix_latent="sample", varmix_clean_frac=0.25),
+], ids=["cutmix+ls", "varmixup"])
+def test_resume_is_bitwise_exact(tmp_path, fast, digits_data, vae_checkpoint, reg_kw):
+    """2 epochs in one go == 1 epoch, stop, --resume, 1 epoch: weights, optimizer,
+    scheduler and every generator state, bitwise, on the CPU."""
+    if reg_kw["reg"] == "varmixup":
+        reg_kw = dict(reg_kw, vae_checkpoint=str(vae_checkpoint))
+    kw = dict(fast, epochs=2, out_dir=str(tmp_path), **reg_kw)
+    train_mod.train(TrainConfig(**kw, run_name="straight"), data=digits_data)
+    first = train_mod.train(TrainConfig(**kw, run_name="resumed", stop_after=1), data=digits_data)
+    assert not first["finished"] and _state(tmp_path / "resumed")["epoch"] == 1
+    out = train_mod.train(TrainConfig(**kw, run_name="resumed", resume=True), data=digits_data)
+    assert out["finished"]
+    a, b = _state(tmp_path / "straight"), _state(tmp_path / "resumed")
+    _assert_bitwise_equal(a["model"], b["model"])
+    _assert_bitwise_equal(a["optimizer"], b["optimizer"])
+    _assert_bitwise_equal(a["rng"], b["rng"])
+    assert a["scheduler"] == b["scheduler"]
+    drop = ("epoch_time_s", "train_images_per_s")
+    strip = [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tmp_path / "straight")]
+    assert strip == [{k: v for k, v in r.items() if k not in drop}
+                     for r in _metrics(tmp_path / "resumed")]
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, fast, digits_data):
+    kw = dict(fast, epochs=1, reg="mixup", out_dir=str(tmp_path))
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        train_mod.train(TrainConfig(**kw, run_name=name, seed=seed), data=digits_data)
+    a, b, c = (_state(tmp_path / n)["model"] for n in "abc")
+    _assert_bitwise_equal(a, b)
+    assert not torch.equal(a["head.weight"], c["head.weight"])
+
+
+def test_load_model_reads_the_representation(tmp_path, fast, digits_data):
+    cfg = TrainConfig(**dict(fast, epochs=1), feature_dim=2, out_dir=str(tmp_path), run_name="r")
+    train_mod.train(cfg, data=digits_data)
+    model = train_mod.load_model(tmp_path / "r")
+    z = model.features(digits_data.x_test[:5])
+    assert z.shape == (5, 2)
+    torch.testing.assert_close(model.head(z), model(digits_data.x_test[:5]), rtol=0, atol=0)
+
+
+def test_lr_schedules():
+    f = train_mod.lr_factor
+    assert f(0, 100, "cosine", (), 0.1) == 1.0 and f(100, 100, "cosine", (), 0.1) == 0.0
+    assert f(50, 100, "cosine", (), 0.1) == pytest.approx(0.5)
+    assert [f(s, 100, "multistep", (0.5, 0.75), 0.1) for s in (49, 50, 75)] == pytest.approx(
+        [1.0, 0.1, 0.01])
+    assert f(77, 100, "constant", (), 0.1) == 1.0
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _cli_error(capsys, args):
+    with pytest.raises(SystemExit) as e:  # later flags win: the defaults go first
+        train_mod.main(["--no-progress", "--device", "cpu", "--epochs", "1"] + args)
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet' (choose from"),
+    (["--model", "vgg"], "argument --model: invalid choice: 'vgg'"),
+    (["--reg", "dropout"], "argument --reg: invalid choice: 'dropout'"),
+    (["--ls-eps", "1.0"], "--ls-eps=1.0 is outside [0.0, 1.0): expected a label-smoothing"),
+    (["--ls-eps", "-0.1"], "--ls-eps=-0.1 is outside [0.0, 1.0)"),
+    (["--mix-alpha", "0"], "--mix-alpha=0.0 is outside (0.0, inf): expected a Beta(alpha, alpha)"),
+    (["--reg", "varmixup"], "--reg varmixup needs --vae-checkpoint"),
+    (["--reg", "varmixup", "--vae-checkpoint", "/no/vae.pt"],
+     "--vae-checkpoint=/no/vae.pt does not exist: expected the vae.pt written by"),
+    (["--dataset", "cifar10", "--data-root", "/no/data"],
+     "--data-root=/no/data does not exist: data set cifar10 expects cifar-10-batches-py/"),
+    (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
+    (["--milestones", "0.8,0.5"], "--milestones=0.8,0.5 is not valid: expected increasing"),
+    (["--device", "tpu"], "--device='tpu' is not valid: expected auto, cpu, cuda or cuda:N"),
+])
+def test_cli_errors_name_flag_value_and_expectation(capsys, tmp_path, args, expected):
+    err = _cli_error(capsys, args + ["--out-dir", str(tmp_path)])
+    assert expected in err
+
+
+def test_vae_of_another_dataset_shape_is_rejected(capsys, tmp_path, vae_checkpoint):
+    err = _cli_error(capsys, ["--reg", "varmixup", "--vae-checkpoint", str(vae_checkpoint),
+                              "--digits-size", "16", "--out-dir", str(tmp_path)])
+    assert f"--vae-checkpoint={vae_checkpoint} was trained on digits images of shape 1x8x8" in err
+    assert "this run uses digits images of shape 1x16x16" in err
+
+
+def test_run_directory_errors(tmp_path, fast, digits_data):
+    kw = dict(fast, epochs=1, out_dir=str(tmp_path), run_name="r")
+    with pytest.raises(FileNotFoundError, match=r"--resume: .*checkpoint.pt does not exist"):
+        train_mod.train(TrainConfig(**kw, resume=True), data=digits_data)
+    train_mod.train(TrainConfig(**kw), data=digits_data)
+    with pytest.raises(ValueError, match=r"--run-name=r: .* already holds a checkpoint"):
+        train_mod.train(TrainConfig(**kw), data=digits_data)
+    with pytest.raises(ValueError, match=r"--resume: .*different settings \(lr: 0.05 -> 0.1\)"):
+        train_mod.train(TrainConfig(**dict(kw, lr=0.1), resume=True), data=digits_data)
+
+
+def test_config_is_type_checked():
+    with pytest.raises(TypeError, match=r"--epochs expects int; got '3' \(str\)"):
+        TrainConfig(epochs="3")
+    with pytest.raises(TypeError, match=r"--ls-eps expects float or None; got True"):
+        TrainConfig(ls_eps=True)
+    assert TrainConfig(mix_alpha=1).mix_alpha == 1  # an int is a valid float
+
+
+def test_every_option_has_a_help_line():
+    from deep.config import VAEConfig, build_parser
+
+    for cls in (TrainConfig, VAEConfig):
+        parser = build_parser(cls, "p", "d")
+        options = [a for a in parser._actions if a.dest != "help"]
+        assert len(options) == len(cls.__dataclass_fields__)
+        assert all(a.help and len(a.help) > 10 for a in options)
+
+
+def test_deep_never_imports_logitreg_sympy_or_cvxpy():
+    """deep/ must run on a plain PyTorch image: no logitreg (sympy, cvxpy) behind it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, deep.train, deep.vae; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'logitreg', 'sympy', 'cvxpy', 'clarabel'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,50 @@
+"""The VAE command: checkpoint, metrics, grid; loading and its errors."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from deep.vae import ConvVAE, load_vae, reconstruction_error, vae_loss
+
+
+def test_vae_command_writes_a_usable_run(vae_checkpoint, digits_data):
+    run = vae_checkpoint.parent
+    for name in ("vae.pt", "grid.png", "config.json", "metrics.jsonl", "results.json"):
+        assert (run / name).is_file(), name
+    m = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(m) == 15 and m[-1]["loss"] < m[0]["loss"]
+    vae, meta = load_vae(vae_checkpoint)
+    assert not vae.training and not any(p.requires_grad for p in vae.parameters())
+    assert meta["data"]["dataset"] == "digits" and meta["arch"]["latent_dim"] == 8
+    # The reconstruction beats the best constant image (the per-pixel mean).
+    x = digits_data.x_test
+    mse = reconstruction_error(vae, x)
+    assert mse == pytest.approx(json.loads((run / "results.json").read_text())
+                                ["test_mse_per_pixel"], rel=1e-6)
+    assert mse < 0.6 * (x - digits_data.x_train.mean(0)).pow(2).mean().item()  # 0.032 vs 0.074
+    # Grid: 8 pairs x (pixel row + latent row) by 5 mixing weights, 8x8 images upscaled x8.
+    w, h = Image.open(run / "grid.png").size
+    assert (w, h) == (5 * 64 + 6 * 2, 16 * 64 + 17 * 2)
+
+
+def test_vae_shapes_and_loss_terms():
+    torch.manual_seed(0)
+    for shape in [(1, 8, 8), (3, 32, 32), (1, 28, 28), (2, 6, 10)]:
+        vae = ConvVAE(shape, latent_dim=5, width=4, bounded=shape[0] != 2)
+        x = torch.rand(3, *shape)
+        mu, logvar = vae.encode(x)
+        assert mu.shape == logvar.shape == (3, 5)
+        assert vae.decode(mu).shape == (3, *shape)
+        loss, rec, kl = vae_loss(vae, x, torch.zeros(3, 5), beta=2.0)
+        torch.testing.assert_close(loss, rec + 2.0 * kl)
+        assert kl >= 0
+
+
+def test_load_vae_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"--vae-checkpoint=.*missing.pt does not exist"):
+        load_vae(tmp_path / "missing.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"--vae-checkpoint=.*other.pt is not a deep.vae/1"):
+        load_vae(tmp_path / "other.pt")
