@@ -344,18 +344,18 @@ class BinaryLoss:
     def value(self, t):
         t = np.asarray(t, dtype=float)
         out = (1.0 - self.alpha) * softplus(-t)
-        return out + self.alpha * self.penalty.value(t) if self.alpha else out
+        return out + self.alpha * self.penalty.value(t) if np.any(self.alpha) else out
 
     def d1(self, t):
         t = np.asarray(t, dtype=float)
         out = -(1.0 - self.alpha) * expit(-t)
-        return out + self.alpha * self.penalty.d1(t) if self.alpha else out
+        return out + self.alpha * self.penalty.d1(t) if np.any(self.alpha) else out
 
     def d2(self, t):
         t = np.asarray(t, dtype=float)
         s = expit(t)
         out = (1.0 - self.alpha) * s * (1.0 - s)
-        return out + self.alpha * self.penalty.d2(t) if self.alpha else out
+        return out + self.alpha * self.penalty.d2(t) if np.any(self.alpha) else out
 
 
 @dataclass(frozen=True)
@@ -375,7 +375,7 @@ class MulticlassLoss:
 
     def value(self, Z, y):
         out = (1.0 - self.alpha) * self.ce(Z, y)
-        return out + self.alpha * self.penalty.value(Z) if self.alpha else out
+        return out + self.alpha * self.penalty.value(Z) if np.any(self.alpha) else out
 
     def grad(self, Z, y):
         G = softmax(Z, axis=1)
@@ -387,7 +387,7 @@ class MulticlassLoss:
         P = softmax(Z, axis=1)
         PV = P * V
         out = (1.0 - self.alpha) * (PV - P * PV.sum(axis=1, keepdims=True))
-        return out + self.alpha * self.penalty.hvp(Z, V) if self.alpha else out
+        return out + self.alpha * self.penalty.hvp(Z, V) if np.any(self.alpha) else out
 
 
 def make_loss(alpha, reg="quadratic", n_classes: int = 2):

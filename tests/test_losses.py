@@ -156,3 +156,15 @@ def test_custom_odd_penalty_is_rejected_naming_reg():
 def test_custom_penalty_that_overflows_at_1e4_warns():
     with pytest.warns(RuntimeWarning, match="overflows at"):
         SympyPenalty(sp.log(sp.cosh(z)))
+
+
+def test_binary_loss_broadcasts_an_array_of_alphas_over_runs():
+    """Batched dynamics use alpha of shape (R, 1) against logits (R, N)."""
+    alphas = np.array([[0.0], [0.1], [0.6]])
+    t = np.linspace(-5, 5, 11)[None]
+    batched = BinaryLoss(alphas, get_penalty("ls"))
+    for i, a in enumerate(alphas[:, 0]):
+        single = make_loss(a, "ls")
+        for name in ("value", "d1", "d2"):
+            np.testing.assert_allclose(getattr(batched, name)(t)[i], getattr(single, name)(t[0]),
+                                       rtol=1e-15, atol=0)
