@@ -1,0 +1,1 @@
+"""Plotting of result files written by ``simulations/`` (reads only results, never logitreg)."""

@@ -1,0 +1,71 @@
+"""Fig. 5 / Fig. 8 of Beck, Bar-Sinai & Levi (2026): grokking curves from ``grokking.json``.
+
+Two panels against epochs (log x): loss (log y) and accuracy. Train in blue, test in red
+(the test loss is plain CE, the train loss the full regularized mean, as in the paper);
+one line style per alpha, in the paper's order (solid, dashed, dash-dot, dotted). With
+several seeds the band is mean +- std.
+
+    python -m paper_figs.grokking results/grokking/grokking.json [out.png]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+STYLES = ("-", "--", "-.", ":")
+COLORS = {"train": "tab:blue", "test": "tab:red"}
+
+
+def _curve(ax, run, name, color, ls):
+    e = np.asarray(run["epochs"], dtype=float)
+    y = np.asarray(run[name], dtype=float)
+    keep = e >= 1  # log x axis: epoch 0 cannot be drawn
+    ax.plot(e[keep], y[keep], color=color, ls=ls, lw=1.4)
+    if run.get(f"{name}_std") is not None:
+        sd = np.asarray(run[f"{name}_std"], dtype=float)
+        ax.fill_between(e[keep], (y - sd)[keep], (y + sd)[keep], color=color, alpha=0.15, lw=0)
+
+
+def plot_grokking(json_path, png_path=None) -> Path:
+    """Draw the two-panel grokking figure from a ``grokking.json``; returns the PNG path."""
+    json_path = Path(json_path)
+    data = json.loads(json_path.read_text())
+    cfg, runs = data["config"], data["runs"]
+    png_path = Path(png_path) if png_path else json_path.with_suffix(".png")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for i, run in enumerate(runs):
+        ls = STYLES[i % len(STYLES)]
+        for split in ("train", "test"):
+            _curve(ax_loss, run, f"{split}_loss", COLORS[split], ls)
+            _curve(ax_acc, run, f"{split}_acc", COLORS[split], ls)
+    ax_loss.set(xscale="log", yscale="log", xlabel="epoch", ylabel="loss")
+    ax_acc.set(xscale="log", xlabel="epoch", ylabel="accuracy", ylim=(0.45, 1.02))
+    handles = [Line2D([], [], color="k", ls=STYLES[i % len(STYLES)], label=f"α = {r['alpha']:g}")
+               for i, r in enumerate(runs)]
+    handles += [Line2D([], [], color=c, label=s) for s, c in COLORS.items()]
+    ax_acc.legend(handles=handles, loc="upper left", fontsize=8)
+    kind = "binary" if cfg["n_classes"] == 2 else f"K = {cfg['n_classes']}"
+    fig.suptitle(
+        f"Grokking ({kind}): d = {cfg['d']}, N = {cfg['n']}, μ_f = {cfg['mu_f']}, "
+        f"σ_f = {cfg['sigma_f']}, σ_n = {cfg['sigma_n']}, η = {cfg['eta']}, "
+        f"{cfg['method']}, {len(cfg['seeds'])} seed(s)", fontsize=10)
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3, which="both", lw=0.4)
+    fig.tight_layout()
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=130)
+    plt.close(fig)
+    return png_path
+
+
+if __name__ == "__main__":
+    print(plot_grokking(*sys.argv[1:3]))
