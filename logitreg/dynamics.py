@@ -404,6 +404,7 @@ class _Problem:
         if self.binary:
             self.design = labels[:, None] * X  # (N, d), label absorbed into the input
             self.losses = [BinaryLoss(float(a), penalty) for a in alphas]
+            self.batched = BinaryLoss(np.asarray(alphas, dtype=float)[:, None], penalty)
         else:
             self.design = np.hstack([X, np.ones((self.N, 1))])  # (N, p): z = W x + b
             self.losses = [MulticlassLoss(float(a), penalty, self.K) for a in alphas]
@@ -462,9 +463,7 @@ class _Problem:
             if self.ops.backend == "torch":
                 D = torch_binary_d1(T, self.alpha_t, self.penalty)
             else:
-                D = np.empty_like(T)
-                for r, loss in enumerate(self.losses):
-                    D[r] = loss.d1(T[r])
+                D = self.batched.d1(T).astype(T.dtype, copy=False)  # (R, N), alpha (R, 1)
             return (D @ self.A) * (1.0 / self.N), T  # (R, d)
         R, K, p = W.shape
         if self.ops.backend == "torch":
