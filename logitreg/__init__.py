@@ -4,7 +4,7 @@ Reference: Beck, Bar-Sinai & Levi, "The Implicit Bias of Logit Regularization" (
 """
 from ._validation import ConvergenceWarning, StabilityWarning
 from .data import signal_plus_noise, simplex_means
-from .dynamics import GrokkingConfig, Trajectory, gd, max_learning_rate, population_ce, run_grokking
+from .dynamics import GrokkingConfig, Trajectory, gd, max_learning_rate, run_grokking
 from .estimators import LogitRegClassifier
 from .losses import BinaryLoss, LinearObjective, MulticlassLoss, get_penalty, make_loss
 from .metrics import accuracy, cosine, cosine_to_e1, signed_logit_stats
@@ -21,6 +21,7 @@ from .theory import (
     logit_moments,
     loss_floor,
     population_accuracy,
+    population_ce,
     quadratic_toy,
     z_star,
 )

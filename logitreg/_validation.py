@@ -20,6 +20,7 @@ __all__ = [
     "check_positive",
     "check_Xy",
     "check_rng",
+    "encode_labels",
 ]
 
 
@@ -125,3 +126,10 @@ def check_rng(rng) -> np.random.Generator:
     raise ValueError(
         f"rng must be a numpy.random.Generator, an int seed or None; got rng={_short(rng)}"
     )
+
+
+def encode_labels(y, classes) -> np.ndarray:
+    """Binary: +-1 floats with ``classes[1]`` as +1; multiclass: indices into ``classes``."""
+    if len(classes) == 2:
+        return np.where(y == classes[1], 1.0, -1.0)
+    return np.searchsorted(classes, y)

@@ -45,7 +45,7 @@ import numpy as np
 import sympy as sp
 from scipy import linalg
 from scipy.sparse.linalg import LinearOperator, eigsh
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 from tqdm.auto import tqdm
 
 from ._validation import (
@@ -56,6 +56,7 @@ from ._validation import (
     check_positive,
     check_rng,
     check_Xy,
+    encode_labels,
 )
 from .data import signal_plus_noise
 from .io import load_npz, save_npz
@@ -70,13 +71,12 @@ from .losses import (
     get_penalty,
     softplus,
 )
-from .theory import loss_floor, population_accuracy, z_star
+from .theory import loss_floor, population_accuracy, population_ce, z_star
 
 __all__ = [
     "Trajectory",
     "gd",
     "max_learning_rate",
-    "population_ce",
     "torch_binary_d1",
     "torch_multiclass_grad",
     "GrokkingConfig",
@@ -372,18 +372,13 @@ def _sup_binary_curvature(alpha, penalty) -> float:
 def _sup_multiclass_curvature(alpha, penalty) -> float:
     """Bound on the largest eigenvalue of the per-sample Hessian in ``z`` (K x K).
 
-    CE: ``diag(p) - p p^T`` has eigenvalues <= 1/2 (Gershgorin: row sums ``2 p_k (1 - p_k)``).
-    ``|z|^2``: 2. LS (``lse(z) - mean z``): 1/2. Separable ``sum g(z_k)``: ``sup g''``.
+    CE: ``diag(p) - p p^T`` has eigenvalues <= 1/2 (Gershgorin: row sums ``2 p_k (1 - p_k)``);
+    ``f``: its ``curvature_bound``.
     """
-    if isinstance(penalty, MULTICLASS_REGS["quadratic"]):
-        f2 = 2.0
-    elif isinstance(penalty, MULTICLASS_REGS["ls"]):
-        f2 = 0.5
-    elif isinstance(penalty, SeparablePenalty):
-        f2 = float(np.max(penalty.g.d2(np.linspace(-20.0, 20.0, 8001))))
-    else:
-        raise ValueError(f"cannot bound the curvature of reg={penalty!r}; use a built-in reg")
-    return 0.5 * (1.0 - alpha) + alpha * f2
+    if penalty.curvature_bound is None:
+        raise ValueError(f"cannot bound the curvature of reg={penalty!r}: give the penalty a "
+                         "curvature_bound, or use a built-in reg")
+    return 0.5 * (1.0 - alpha) + alpha * penalty.curvature_bound
 
 
 class _Problem:
@@ -521,55 +516,6 @@ class _Problem:
 # ========================================================================= public helpers
 
 
-def population_ce(w, *, mu_f, sigma_f, sigma_n):
-    r"""Exact population cross-entropy ``E[log(1 + e^{-t})]`` of binary signal-plus-noise data.
-
-    For ``x = y mu_f e_1 + xi`` the signed test logit is ``t ~ N(m, s^2)`` with
-    ``m = w_1 mu_f`` and ``s^2 = sigma_f^2 w_1^2 + sigma_n^2 |w_perp|^2`` (Eq. 3). We split
-    ``softplus(-t) = max(-t, 0) + log1p(e^{-|t|})``: the first term has the closed form
-    ``s phi(m/s) - m Phi(-m/s)``; the second is bounded, decays like ``e^{-|t|}`` and is
-    smooth on each side of its kink at ``t = 0``, so Gauss-Legendre on
-    ``u = (t - m)/s`` split at the kink (|u| <= 10 with ``|t| <= 40``) is exact to ~1e-12.
-
-    Parameters
-    ----------
-    w : array_like of shape (d,) or (R, d)
-    mu_f, sigma_f, sigma_n : float
-
-    Returns
-    -------
-    float (for ``w`` of shape (d,)) or ndarray of shape (R,)
-    """
-    w = np.asarray(w, dtype=float)
-    single = w.ndim == 1
-    w = np.atleast_2d(w)
-    m = w[:, 0] * mu_f
-    s = np.sqrt(sigma_f**2 * w[:, 0] ** 2 + sigma_n**2 * np.sum(w[:, 1:] ** 2, axis=1))
-    pos = s > 0
-    ss = np.where(pos, s, 1.0)
-    hinge = np.where(pos, ss * np.exp(-0.5 * (m / ss) ** 2) / np.sqrt(2 * np.pi)
-                     - m * ndtr(-m / ss), np.maximum(-m, 0.0))
-    # Smooth remainder: integrate over u in [u0 - 40/s, u0] and [u0, u0 + 40/s], clipped to
-    # [-10, 10], where u0 = -m/s is the kink.
-    nodes, weights = _gauss_legendre(96)
-    u0 = np.clip(-m / ss, -10.0, 10.0)[:, None]
-    width = np.minimum(40.0 / ss, 20.0)[:, None]
-    rest = np.zeros(len(w))
-    for lo, hi in ((np.maximum(u0 - width, -10.0), u0), (u0, np.minimum(u0 + width, 10.0))):
-        half = 0.5 * (hi - lo)
-        u = lo + half * (nodes + 1.0)  # (R, 96)
-        t = m[:, None] + s[:, None] * u
-        dens = np.exp(-0.5 * u**2) / np.sqrt(2 * np.pi)
-        rest += np.sum(half * weights * np.log1p(np.exp(-np.abs(t))) * dens, axis=1)
-    rest = np.where(pos, rest, np.log1p(np.exp(-np.abs(m))))
-    return float((hinge + rest)[0]) if single else hinge + rest
-
-
-@lru_cache(maxsize=4)
-def _gauss_legendre(n):
-    return np.polynomial.legendre.leggauss(n)
-
-
 def max_learning_rate(X, y, alpha, *, reg="quadratic"):
     r"""GD stability bound ``2 / L`` for the mean loss (per ``alpha``).
 
@@ -592,17 +538,10 @@ def max_learning_rate(X, y, alpha, *, reg="quadratic"):
     X, y, classes = check_Xy(X, y)
     alphas = np.atleast_1d(check_alpha(alpha))
     penalty = get_penalty(reg, classes.size)
-    prob = _Problem(X, _labels(y, classes), classes, alphas, penalty, _Ops("numpy", "float64",
+    prob = _Problem(X, encode_labels(y, classes), classes, alphas, penalty, _Ops("numpy", "float64",
                     "cpu"), population=None, test=None)
     out = 2.0 / prob.hessian_bound()
     return float(out[0]) if np.ndim(alpha) == 0 else out
-
-
-def _labels(y, classes):
-    """Binary: +-1 with ``classes[1]`` as +1; multiclass: indices into ``classes``."""
-    if classes.size == 2:
-        return np.where(y == classes[1], 1.0, -1.0)
-    return np.searchsorted(classes, y)
 
 
 # ======================================================================== RKC integrator
@@ -864,7 +803,7 @@ def gd(
         population = {k: float(v) for k, v in population.items()}
 
     N, d = X.shape
-    labels = _labels(y, classes)
+    labels = encode_labels(y, classes)
     R = alphas.size * n_init
     rows_alpha = np.repeat(alphas, n_init)
     ops = _Ops(backend, dtype, device)
@@ -986,7 +925,7 @@ def _check_test(X, classes, X_test, y_test, population):
     if not np.all(np.isin(ct, classes)):
         raise ValueError(f"y_test must use the training classes {classes.tolist()}; got "
                          f"classes={ct.tolist()}")
-    return Xt, _labels(yt, classes)
+    return Xt, encode_labels(yt, classes)
 
 
 # ---- checkpoints

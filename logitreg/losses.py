@@ -232,6 +232,9 @@ class MulticlassPenalty:
 
     name = "penalty"
     shift_invariant = False
+    #: Upper bound on the largest eigenvalue of the K x K Hessian of ``f`` (None: unknown);
+    #: used for the gradient-descent stability bound.
+    curvature_bound: float | None = None
 
     def value(self, Z):
         raise NotImplementedError
@@ -248,6 +251,7 @@ class MulticlassPenalty:
 
 class _SquaredNorm(MulticlassPenalty):
     name = "quadratic"
+    curvature_bound = 2.0
 
     def value(self, Z):
         return np.einsum("nk,nk->n", Z, Z)
@@ -264,6 +268,7 @@ class _MulticlassLS(MulticlassPenalty):
 
     name = "ls"
     shift_invariant = True
+    curvature_bound = 0.5  # diag(p) - p p^T: Gershgorin, row sums 2 p_k (1 - p_k) <= 1/2
 
     def value(self, Z):
         return logsumexp(Z, axis=1) - Z.mean(axis=1)
@@ -283,6 +288,8 @@ class SeparablePenalty(MulticlassPenalty):
     def __init__(self, g: Penalty):
         self.g = g
         self.name = f"sum {g.name}"
+        # sup g'' over the logit range training visits (|z| <= 20): the Hessian is diagonal.
+        self.curvature_bound = float(np.max(g.d2(np.linspace(-20.0, 20.0, 8001))))
 
     def value(self, Z):
         return self.g.value(Z).sum(axis=1)

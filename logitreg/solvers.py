@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize
 
-from ._validation import ConvergenceWarning, check_alpha, check_choice, check_positive, check_Xy
+from ._validation import (
+    ConvergenceWarning,
+    check_alpha,
+    check_choice,
+    check_positive,
+    check_Xy,
+    encode_labels,
+)
 from .losses import LinearObjective, get_penalty, make_loss
 
 __all__ = ["FitResult", "fit", "max_margin", "METHODS"]
@@ -303,8 +310,7 @@ def max_margin(X, y, *, fit_intercept=False):
     """
     X, y, classes = check_Xy(X, y)
     if classes.size == 2:
-        s = np.where(y == classes[1], 1.0, -1.0)
-        A = s[:, None] * X
+        A = encode_labels(y, classes)[:, None] * X
         if not fit_intercept:
             w = _ldp_max_margin(A)
             return None if w is None else (_polish_support(A, w), 0.0)
@@ -316,13 +322,13 @@ def _max_margin_cvxpy(X, y, classes, fit_intercept):
 
     N, d = X.shape
     if classes.size == 2:
-        s = np.where(y == classes[1], 1.0, -1.0)
+        s = encode_labels(y, classes)
         w, b = cp.Variable(d), cp.Variable()
         cons = [cp.multiply(s, X @ w + (b if fit_intercept else 0)) >= 1]
         prob = cp.Problem(cp.Minimize(cp.sum_squares(w)), cons)
     else:
         K = classes.size
-        yi = np.searchsorted(classes, y)
+        yi = encode_labels(y, classes)
         W, b = cp.Variable((K, d)), cp.Variable(K)
         Z = X @ W.T + (cp.reshape(b, (1, K), order="C") if fit_intercept else 0)
         onehot = np.eye(K)[yi]
@@ -483,8 +489,8 @@ def fit(
     Q = None
     if d > N:
         Q, X = _row_space(X)  # X now (N, N); w = Q v
-    yy = np.where(y == classes[1], 1.0, -1.0) if K == 2 else np.searchsorted(classes, y)
-    obj = LinearObjective(X, yy, make_loss(alpha, reg, K), fit_intercept=fit_intercept)
+    obj = LinearObjective(X, encode_labels(y, classes), make_loss(alpha, reg, K),
+                          fit_intercept=fit_intercept)
 
     if max_iter is None:
         max_iter = {"newton": 100, "lbfgs": 20000, "cvxpy": 500}[method]

@@ -17,13 +17,12 @@ from logitreg.dynamics import (
     _rkc_step,
     gd,
     max_learning_rate,
-    population_ce,
     torch_binary_d1,
     torch_multiclass_grad,
 )
 from logitreg.io import atomic_write, load_json, load_npz, save_json, save_npz
 from logitreg.losses import BinaryLoss, LinearObjective, MulticlassLoss, get_penalty
-from logitreg.theory import logit_moments, population_accuracy
+from logitreg.theory import logit_moments, population_accuracy, population_ce
 
 z = sp.Symbol("z")
 POP = {"mu_f": 0.1, "sigma_f": 0.0, "sigma_n": 1.0}
@@ -412,7 +411,7 @@ def test_bad_input_raises_value_error_naming_the_parameter(kwargs, match, rng):
 def test_torch_rejects_a_penalty_it_cannot_differentiate(rng):
     from logitreg.losses import Penalty
 
-    class Custom(Penalty):
+    class Custom(Penalty):  # a user's own Penalty object: numpy can run it, torch cannot
         name = "custom"
 
         def value(self, t):
