@@ -1,7 +1,9 @@
-"""Atomic file writes and run metadata: a crash never leaves a half-written file behind."""
+"""Atomic file writes, run directories and run metadata: a crash never leaves a half-written
+file behind, and a run directory can always be resumed from its last checkpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -12,8 +14,8 @@ from typing import Any
 
 import torch
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_torch_save", "git_hash",
-           "load_torch", "machine_name"]
+__all__ = ["append_metrics", "atomic_write_bytes", "atomic_write_json", "atomic_torch_save",
+           "git_hash", "load_torch", "machine_name", "open_run_dir"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -49,6 +51,69 @@ def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
 def load_torch(path: str | os.PathLike) -> Any:
     """``torch.load`` on the CPU with ``weights_only=True`` (no arbitrary code from pickles)."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def open_run_dir(cfg: Any, may_change: frozenset[str]) -> tuple[Path, dict | None]:
+    """Create the run directory ``cfg.out_dir / cfg.run_name``, or reopen it on ``cfg.resume``.
+
+    A new run refuses a directory that already holds ``checkpoint.pt``. A resumed run needs
+    that checkpoint and the ``config.json`` of the original run, whose options must equal
+    ``cfg``'s except for the fields in ``may_change`` (those that do not change the numbers).
+
+    Parameters
+    ----------
+    cfg : dataclass with ``out_dir``, ``run_name`` and ``resume`` fields
+        A resolved run config.
+    may_change : frozenset of str
+        Field names that may differ between a run and its resumption.
+
+    Returns
+    -------
+    run : Path
+    checkpoint : dict or None
+        The loaded checkpoint when resuming, else None.
+    """
+    run = Path(cfg.out_dir) / cfg.run_name
+    ckpt_path = run / "checkpoint.pt"
+    if not cfg.resume:
+        if ckpt_path.exists():
+            raise ValueError(
+                f"--run-name={cfg.run_name}: {run} already holds a checkpoint: expected "
+                "--resume to continue it, or another --run-name / --out-dir"
+            )
+        run.mkdir(parents=True, exist_ok=True)
+        return run, None
+    if not ckpt_path.exists() or not (run / "config.json").exists():
+        raise FileNotFoundError(
+            f"--resume: {ckpt_path} does not exist: expected the run directory of an earlier "
+            "run of the same command (check --out-dir and --run-name)"
+        )
+    saved = json.loads((run / "config.json").read_text())["config"]
+    now = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as saved
+    changed = sorted(k for k in now if k not in may_change and saved.get(k) != now[k])
+    if changed:
+        diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
+        raise ValueError(
+            f"--resume: the run in {run} was started with different settings ({diffs}): "
+            "expected the same options as the original run"
+        )
+    return run, load_torch(ckpt_path)
+
+
+def append_metrics(path: str | os.PathLike, record: dict, keep_epochs: int | None = None
+                   ) -> None:
+    """Append ``record`` as a JSON line to ``path``, rewriting the file atomically.
+
+    With ``keep_epochs``, lines whose ``"epoch"`` is past it are dropped first: a resumed run
+    forgets the epochs its checkpoint does not hold. An empty ``record`` appends nothing.
+    """
+    path = Path(path)
+    lines = path.read_text().splitlines() if path.exists() else []
+    if keep_epochs is not None:
+        lines = [ln for ln in lines if json.loads(ln)["epoch"] <= keep_epochs]
+    if record:
+        lines.append(json.dumps(record))
+    atomic_write_bytes(path, "".join(ln + "\n" for ln in lines).encode())
 
 
 def git_hash() -> str | None:

@@ -248,7 +248,7 @@ class TrainConfig(DataConfig):
     stop_after: int | None = _f(
         None, "stop after this many epochs in total (time-boxing; --resume continues)"
     )
-    progress: bool = _f(True, "show a progress bar (one update per epoch)")
+    progress: bool = _f(True, "show a progress bar (one tick per step)")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -347,7 +347,11 @@ class VAEConfig(DataConfig):
     seed: int = _f(0, "seed of init, shuffling and the reparameterisation noise")
     out_dir: str = _f("runs", "parent folder of run directories")
     run_name: str | None = _f(None, "run directory name (default: vae-dataset-zD-seedN)")
-    progress: bool = _f(True, "show a progress bar (one update per epoch)")
+    resume: bool = _f(False, "continue the run in the run directory from its last checkpoint")
+    stop_after: int | None = _f(
+        None, "stop after this many epochs in total (time-boxing; --resume continues)"
+    )
+    progress: bool = _f(True, "show a progress bar (one tick per step)")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -359,6 +363,7 @@ class VAEConfig(DataConfig):
         _check_range(self, "batch_size", 1, what="a positive batch size")
         _check_range(self, "lr", 0.0, lo_open=True, what="a positive learning rate")
         _check_range(self, "threads", 1, what="a positive thread count")
+        _check_range(self, "stop_after", 1, what="at least 1 epoch")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(
                 f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"

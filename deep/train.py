@@ -31,12 +31,13 @@ import torch
 import torch.nn.functional as F
 
 from ._io import (
+    append_metrics,
     atomic_torch_save,
-    atomic_write_bytes,
     atomic_write_json,
     git_hash,
     load_torch,
     machine_name,
+    open_run_dir,
 )
 from .calibration import expected_calibration_error
 from .config import TrainConfig, build_parser, config_from_args, derive_seeds
@@ -166,45 +167,6 @@ def _check_vae(cfg: TrainConfig, meta: dict, data: ImageData) -> None:
         )
 
 
-def _prepare_run_dir(cfg: TrainConfig) -> tuple[Path, dict | None]:
-    """Create or reopen the run directory; on --resume return the checkpoint."""
-    run = Path(cfg.out_dir) / cfg.run_name
-    ckpt_path = run / "checkpoint.pt"
-    if not cfg.resume:
-        if ckpt_path.exists():
-            raise ValueError(
-                f"--run-name={cfg.run_name}: {run} already holds a checkpoint: expected "
-                "--resume to continue it, or another --run-name / --out-dir"
-            )
-        run.mkdir(parents=True, exist_ok=True)
-        return run, None
-    if not ckpt_path.exists():
-        raise FileNotFoundError(
-            f"--resume: {ckpt_path} does not exist: expected the run directory of an earlier "
-            "python -m deep.train (check --out-dir and --run-name)"
-        )
-    saved = json.loads((run / "config.json").read_text())["config"]
-    now = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as saved
-    changed = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
-        raise ValueError(
-            f"--resume: the run in {run} was started with different settings ({diffs}): "
-            "expected the same options as the original run"
-        )
-    return run, load_torch(ckpt_path)
-
-
-def _append_metrics(path: Path, record: dict, keep_epochs: int | None = None) -> None:
-    """Append a JSON line; with ``keep_epochs``, first drop lines past that epoch (resume)."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    if keep_epochs is not None:
-        lines = [ln for ln in lines if json.loads(ln)["epoch"] <= keep_epochs]
-    if record:
-        lines.append(json.dumps(record))
-    atomic_write_bytes(path, "".join(ln + "\n" for ln in lines).encode())
-
-
 def _optimizer(cfg: TrainConfig, model: torch.nn.Module, total_steps: int):
     """SGD (momentum, optional Nesterov) or AdamW, with a per-step LambdaLR schedule."""
     if cfg.optimizer == "sgd":
@@ -268,7 +230,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     device = torch.device(cfg.device)
     vae, vae_meta = (load_vae(cfg.vae_checkpoint, device) if cfg.reg == "varmixup"
                      else (None, None))
-    run, ckpt = _prepare_run_dir(cfg)
+    run, ckpt = open_run_dir(cfg, RESUME_MAY_CHANGE)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if vae is not None:
         _check_vae(cfg, vae_meta, data)
@@ -298,7 +260,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
         sched.load_state_dict(ckpt["scheduler"])
         rngs.load_state(ckpt["rng"])
         start = ckpt["epoch"]
-        _append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
+        append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
         atomic_write_json(run / "config.json", {
@@ -315,13 +277,16 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
                      aug_generator=rngs.augment, mix_rng=rngs.mix)
     evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last)
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
-    bar = tqdm(range(start, stop), initial=start, total=cfg.epochs, disable=not cfg.progress,
-               desc=cfg.run_name, file=sys.stderr)
-    for epoch in bar:
+    # One tick per step (host-side only: it never waits for the device); the loss and
+    # accuracy shown are those of the last finished epoch.
+    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
+               unit="step", disable=not cfg.progress, desc=cfg.run_name, file=sys.stderr)
+    for epoch in range(start, stop):
         t0 = time.perf_counter()
         model.train()
         for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
             step(data.x_train[idx], data.y_train[idx])
+            bar.update()
         train_loss, train_acc = step.read()  # the one synchronisation of the epoch
         seconds = time.perf_counter() - t0
         record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "train_loss": train_loss,
@@ -330,14 +295,14 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
         if len(data.x_val):
             record.update({f"val_{k}": v for k, v in
                            evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
-        _append_metrics(run / "metrics.jsonl", record)
+        append_metrics(run / "metrics.jsonl", record)
         atomic_torch_save(run / "checkpoint.pt", {
             "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "rng": rngs.state(),
         })
-        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
-                         if k in ("train_loss", "train_acc", "val_acc")})
+        bar.set_postfix({"epoch": epoch + 1, **{k: f"{v:.3f}" for k, v in record.items()
+                                                  if k in ("train_loss", "train_acc", "val_acc")}})
     bar.close()
 
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}

@@ -8,7 +8,9 @@ r"""A convolutional VAE per data set, trained once and frozen for VarMixup.
   (the VarMixup paper's framework figure; the end columns of a latent row are
   reconstructions);
 * ``config.json``, ``metrics.jsonl`` (per epoch) and ``results.json`` (test
-  reconstruction error).
+  reconstruction error);
+* ``checkpoint.pt``, rewritten atomically after every epoch: ``--resume`` continues an
+  interrupted run (or one stopped by ``--stop-after``) from it.
 
 Model: Gaussian encoder ``q(z|x) = N(mu(x), diag exp(logvar(x)))``; decoder mean ``g(z)``;
 loss per image ``-log p(x|z) + beta KL(q(z|x) | N(0, I))`` (the negative ELBO when
@@ -34,7 +36,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._io import atomic_torch_save, atomic_write_json, git_hash, load_torch
+from ._io import (
+    append_metrics,
+    atomic_torch_save,
+    atomic_write_json,
+    git_hash,
+    load_torch,
+    machine_name,
+    open_run_dir,
+)
 from .config import DataConfig, VAEConfig, build_parser, config_from_args, derive_seeds
 from .data import ImageData, epoch_batches, load_dataset
 
@@ -176,21 +186,30 @@ def save_mixup_grid(vae: ConvVAE, x1: torch.Tensor, x2: torch.Tensor, path: str 
     save_image(grid, path, nrow=len(lams), padding=2, normalize=not vae.bounded, pad_value=1.0)
 
 
-def _metrics_line(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
+# Fields that may differ between a VAE run and its --resume (they do not change the numbers).
+RESUME_MAY_CHANGE = frozenset({"resume", "stop_after", "progress", "threads"})
 
 
 def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
-    """Train a VAE for ``cfg`` and write its run directory; returns the results dict."""
+    """Train (or resume) a VAE for ``cfg`` and write its run directory.
+
+    Each epoch rewrites ``checkpoint.pt`` (weights, Adam state, generator states, epoch) and
+    ``metrics.jsonl`` atomically; ``--resume`` continues from the checkpoint exactly (on the
+    CPU, bitwise). ``vae.pt``, ``grid.png`` and ``results.json`` are written at the end.
+
+    Returns
+    -------
+    dict
+        ``run_dir``, ``epochs_done``, ``finished`` and, once finished, the results
+        (``test_mse_per_pixel``, final ``train_loss`` and ``train_kl``, ``epochs``).
+    """
     from tqdm.auto import tqdm
 
     cfg = cfg.resolved(torch.cuda.is_available())
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
-    run = Path(cfg.out_dir) / cfg.run_name
-    run.mkdir(parents=True, exist_ok=True)
+    run, ckpt = open_run_dir(cfg, RESUME_MAY_CHANGE)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if len(data.x_train) < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {len(data.x_train)} "
@@ -202,19 +221,30 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     g_data = torch.Generator(device).manual_seed(seeds["data"])
     g_noise = torch.Generator(device).manual_seed(seeds["noise"])
-    atomic_write_json(run / "config.json", {
-        "config": dataclasses.asdict(cfg), "seeds": seeds, "git": git_hash(),
-        "torch": torch.__version__, "argv": sys.argv,
-    })
-    (run / "metrics.jsonl").unlink(missing_ok=True)
-    bar = tqdm(range(cfg.epochs), desc=f"vae {cfg.dataset}", disable=not cfg.progress,
-               file=sys.stderr)
-    for epoch in bar:
+    start = 0
+    if ckpt is not None:
+        vae.load_state_dict(ckpt["state_dict"])
+        opt.load_state_dict(ckpt["optimizer"])
+        g_data.set_state(ckpt["rng"]["data"])
+        g_noise.set_state(ckpt["rng"]["noise"])
+        start = ckpt["epoch"]
+        append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
+    else:
+        (run / "metrics.jsonl").unlink(missing_ok=True)
+        atomic_write_json(run / "config.json", {
+            "config": dataclasses.asdict(cfg), "seeds": seeds, "git": git_hash(),
+            "torch": torch.__version__, "machine": machine_name(device), "argv": sys.argv,
+        })
+    steps = len(data.x_train) // cfg.batch_size
+    stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
+    bar = tqdm(total=cfg.epochs * steps, initial=start * steps, unit="step",
+               desc=f"vae {cfg.dataset}", disable=not cfg.progress, file=sys.stderr)
+    record: dict = {}
+    for epoch in range(start, stop):
         t0 = time.perf_counter()
         vae.train()
         sums = torch.zeros(3, device=device)  # loss, reconstruction NLL, KL summed over batches
-        batches = epoch_batches(len(data.x_train), cfg.batch_size, g_data)
-        for idx in batches:
+        for idx in epoch_batches(len(data.x_train), cfg.batch_size, g_data):
             x = data.x_train[idx]
             eps = torch.randn(len(idx), cfg.latent_dim, generator=g_noise, device=device)
             loss, rec, kl = vae_loss(vae, x, eps, cfg.beta)
@@ -222,17 +252,30 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             loss.backward()
             opt.step()
             sums += torch.stack([loss.detach(), rec.detach(), kl.detach()])
-        loss, rec, kl = (sums / len(batches)).tolist()  # the one host sync of the epoch
+            bar.update()
+        loss, rec, kl = (sums / steps).tolist()  # the one host sync of the epoch
         vae.eval()
         record = {"epoch": epoch + 1, "loss": loss, "recon_nll": rec, "kl": kl,
                   "epoch_time_s": time.perf_counter() - t0}
         if len(data.x_val):
             record["val_mse_per_pixel"] = reconstruction_error(vae, data.x_val)
-        _metrics_line(run / "metrics.jsonl", record)
-        bar.set_postfix(loss=f"{loss:.2f}", kl=f"{kl:.2f}")
+        append_metrics(run / "metrics.jsonl", record)
+        atomic_torch_save(run / "checkpoint.pt", {
+            "format": CHECKPOINT_FORMAT + "-train", "epoch": epoch + 1,
+            "state_dict": vae.state_dict(), "optimizer": opt.state_dict(),
+            "rng": {"data": g_data.get_state(), "noise": g_noise.get_state()},
+        })
+        bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.2f}", kl=f"{kl:.2f}")
+    bar.close()
+
+    out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
+    if stop < cfg.epochs:
+        return out
     vae.eval()
+    if not record:  # resumed a finished run: the last epoch's numbers are on disk
+        record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     results = {"test_mse_per_pixel": reconstruction_error(vae, data.x_test),
-               "train_loss": loss, "train_kl": kl, "epochs": cfg.epochs}
+               "train_loss": record["loss"], "train_kl": record["kl"], "epochs": cfg.epochs}
     atomic_torch_save(run / "vae.pt", {
         "format": CHECKPOINT_FORMAT, "arch": vae.arch(), "state_dict": vae.state_dict(),
         "data": {f.name: getattr(cfg, f.name) for f in dataclasses.fields(DataConfig)},
@@ -243,7 +286,7 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     pairs = torch.randperm(len(data.x_test), generator=gen)[: 2 * n].to(device)
     save_mixup_grid(vae, data.x_test[pairs[:n]], data.x_test[pairs[n:]], run / "grid.png")
     atomic_write_json(run / "results.json", results)
-    return {**results, "run_dir": str(run)}
+    return {**out, **results}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -255,8 +298,12 @@ def main(argv: list[str] | None = None) -> dict:
         out = train_vae(cfg)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
-    print(f"test reconstruction MSE per pixel {out['test_mse_per_pixel']:.5f}  "
-          f"checkpoint {out['run_dir']}/vae.pt  grid {out['run_dir']}/grid.png")
+    if out["finished"]:
+        print(f"test reconstruction MSE per pixel {out['test_mse_per_pixel']:.5f}  "
+              f"checkpoint {out['run_dir']}/vae.pt  grid {out['run_dir']}/grid.png")
+    else:
+        print(f"stopped after epoch {out['epochs_done']}: continue with --resume "
+              f"(run directory {out['run_dir']})")
     return out
 
 

@@ -59,6 +59,29 @@ def test_ece_matches_reference(seed):
     assert ours == pytest.approx(ref, abs=1e-6)  # float32 confidences, 500 samples
 
 
+@pytest.mark.parametrize("n_bins", [10, 15])
+@pytest.mark.parametrize("scale", [0.3, 1.0, 2.0, 3.0])
+def test_ece_matches_torchmetrics(scale, n_bins):
+    """Our on-device ECE against torchmetrics' multiclass calibration error (l1 norm).
+
+    torchmetrics bins confidences left-closed, [lo, hi), where Guo et al. (and we) use
+    (lo, hi]; the two agree unless a confidence lies exactly on a bin edge, which has
+    probability zero for these continuous logits (scales keep every confidence below 1).
+    """
+    from torchmetrics.functional.classification import multiclass_calibration_error
+
+    g = torch.Generator().manual_seed(int(10 * scale) + n_bins)
+    logits = torch.randn(2000, 10, generator=g) * scale
+    labels = torch.where(torch.rand(2000, generator=g) < 0.7, logits.argmax(1),
+                         torch.randint(0, 10, (2000,), generator=g))  # about 70 % correct
+    probs = logits.softmax(1)
+    assert probs.max() < 1.0
+    ours = expected_calibration_error(logits, labels, n_bins=n_bins)
+    ref = multiclass_calibration_error(probs, labels, num_classes=10, n_bins=n_bins, norm="l1")
+    # Both sum 2000 float32 terms in different orders: agreement to ~1e-6 absolute.
+    torch.testing.assert_close(ours, ref, rtol=0, atol=2e-6)
+
+
 def test_ece_of_confident_correct_and_wrong_predictions():
     logits = torch.tensor([[50.0, 0.0], [50.0, 0.0]])
     assert expected_calibration_error(logits, torch.tensor([0, 0])).item() == pytest.approx(0.0)

@@ -6,12 +6,15 @@ import pytest
 import torch
 from PIL import Image
 
+from deep import vae as vae_mod
+from deep._io import load_torch
 from deep.vae import ConvVAE, load_vae, reconstruction_error, vae_loss
 
 
 def test_vae_command_writes_a_usable_run(vae_checkpoint, digits_data):
     run = vae_checkpoint.parent
-    for name in ("vae.pt", "grid.png", "config.json", "metrics.jsonl", "results.json"):
+    for name in ("vae.pt", "grid.png", "config.json", "metrics.jsonl", "results.json",
+                 "checkpoint.pt"):
         assert (run / name).is_file(), name
     m = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(m) == 15 and m[-1]["loss"] < m[0]["loss"]
@@ -48,3 +51,50 @@ def test_load_vae_errors(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match=r"--vae-checkpoint=.*other.pt is not a deep.vae/1"):
         load_vae(tmp_path / "other.pt")
+
+
+def _vae_cli(out, *extra):
+    return vae_mod.main(["--dataset", "digits", "--digits-size", "8", "--latent-dim", "4",
+                         "--width", "8", "--epochs", "2", "--batch-size", "64",
+                         "--out-dir", str(out), "--no-progress", "--device", "cpu", *extra])
+
+
+def test_vae_resume_is_bitwise_exact(tmp_path, capsys):
+    """2 epochs in one go == 1 epoch, stop, --resume, 1 epoch: weights, Adam state, both
+    generators and the metric lines, bitwise on the CPU."""
+    _vae_cli(tmp_path, "--run-name", "straight")
+    first = _vae_cli(tmp_path, "--run-name", "resumed", "--stop-after", "1")
+    assert not first["finished"] and "continue with --resume" in capsys.readouterr().out
+    assert not (tmp_path / "resumed" / "vae.pt").exists()
+    out = _vae_cli(tmp_path, "--run-name", "resumed", "--resume")
+    assert out["finished"]
+    a, b = (load_torch(tmp_path / n / "checkpoint.pt") for n in ("straight", "resumed"))
+    assert a["epoch"] == b["epoch"] == 2
+    for k in a["state_dict"]:
+        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
+    for k in ("data", "noise"):
+        assert torch.equal(a["rng"][k], b["rng"][k]), k
+    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
+    assert all(torch.equal(sa[i][m], sb[i][m]) for i in sa for m in sa[i])
+
+    def lines(n):
+        rows = [json.loads(x) for x in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]
+
+    assert lines("straight") == lines("resumed") and len(lines("resumed")) == 2
+    ra, rb = (json.loads((tmp_path / n / "results.json").read_text())
+              for n in ("straight", "resumed"))
+    assert ra == rb
+
+
+def test_vae_run_directory_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _vae_cli(tmp_path, "--run-name", "r", "--resume")
+    assert "--resume: " in capsys.readouterr().err
+    _vae_cli(tmp_path, "--run-name", "r", "--stop-after", "1")
+    with pytest.raises(SystemExit):
+        _vae_cli(tmp_path, "--run-name", "r")
+    assert "--run-name=r: " in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _vae_cli(tmp_path, "--run-name", "r", "--resume", "--beta", "2")
+    assert "different settings (beta: 1.0 -> 2.0)" in capsys.readouterr().err
