@@ -12,6 +12,14 @@ time over all timed steps, images/s = batch / median, and the ratio to ``none``.
 On CUDA the steps are timed with CUDA events and the host synchronises once per round, after
 the timed steps; on the CPU with ``time.perf_counter`` (CPU kernels are synchronous).
 VarMixup uses an untrained VAE of the default size (its timing does not depend on training).
+
+A second table isolates the regularizer's own cost: ``TrainStep.prepare`` (augmentation, soft
+targets, mixing; for VarMixup the VAE's encode and decode) plus ``TrainStep.loss`` and its
+backward to the logits, the only work that differs between regularizers (the model's
+forward and backward cost the same on mixed and clean images). Its median over many short
+repetitions, minus that of ``none``, divided by the median ``none`` step, is the added step
+time. That resolves a few per cent on a noisy machine where whole steps vary by tens of
+per cent.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=20, help="timed steps per reg per round")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps per reg first")
+    p.add_argument("--cost-reps", type=int, default=200,
+                   help="repetitions per reg of the regularizer-cost timing (0: skip it)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="autocast precision (auto: bf16 on cuda, fp32 on cpu)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -97,6 +107,29 @@ def time_steps(step, batches, x, y, device):
     for idx in batches:
         t0 = time.perf_counter()
         step(x[idx], y[idx])
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def time_reg_cost(step, batches, x, y, logits, device):
+    """Seconds per call of the regularizer's own work, for each index row of ``batches``:
+    ``step.prepare`` then ``step.loss`` and its backward to the fixed ``logits`` (B, K)."""
+    def work(idx):
+        _, target = step.prepare(x[idx], y[idx])
+        step.loss(logits, target).backward()
+
+    if device.type == "cuda":
+        events = [torch.cuda.Event(enable_timing=True) for _ in range(len(batches) + 1)]
+        events[0].record()
+        for i, idx in enumerate(batches):
+            work(idx)
+            events[i + 1].record()
+        torch.cuda.synchronize(device)
+        return [a.elapsed_time(b) / 1e3 for a, b in zip(events[:-1], events[1:], strict=True)]
+    out = []
+    for idx in batches:
+        t0 = time.perf_counter()
+        work(idx)
         out.append(time.perf_counter() - t0)
     return out
 
@@ -155,6 +188,32 @@ def main(argv=None):
         result.append({"reg": reg, "median_step_s": med[reg], "q1_s": q1, "q3_s": q3,
                        "images_per_s": args.batch_size / med[reg], "ratio_to_none": ratio,
                        "n_steps": len(times[reg])})
+    if args.cost_reps and base:
+        # Logits as the model would hand them to the loss (bf16 under bf16 autocast).
+        dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+        logits = torch.randn(args.batch_size, 10, device=device, dtype=dtype,
+                             requires_grad=True)
+        cost = {reg: [] for reg in regs}
+        for reg in regs:  # warm-up
+            time_reg_cost(steps[reg], rows(args.warmup), x, y, logits, device)
+        per_round = max(1, args.cost_reps // args.rounds)
+        for _ in range(args.rounds):  # interleaved, as above
+            for reg in regs:
+                cost[reg] += time_reg_cost(steps[reg], rows(per_round), x, y, logits, device)
+        cmed = {reg: statistics.median(t) for reg, t in cost.items()}
+        print(f"\nRegularizer's own work (prepare + loss + its backward), median of "
+              f"{len(cost[regs[0]])} repetitions; added step time = (cost - cost of none) / "
+              "median none step:\n")
+        print("| reg | own work (ms) | IQR (ms) | minus none (ms) | added step time |")
+        print("|---|---|---|---|---|")
+        for row in result:
+            reg = row["reg"]
+            q1, _, q3 = statistics.quantiles(cost[reg], n=4)
+            extra = cmed[reg] - cmed.get("none", cmed[reg])
+            print(f"| {reg} | {1e3 * cmed[reg]:.3f} | {1e3 * q1:.3f}-{1e3 * q3:.3f} | "
+                  f"{1e3 * extra:+.3f} | {100 * extra / base:+.2f} % |")
+            row.update(own_work_median_s=cmed[reg], own_work_q1_s=q1, own_work_q3_s=q3,
+                       added_step_fraction=extra / base)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"device": machine, "torch": torch.__version__,

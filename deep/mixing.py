@@ -185,7 +185,7 @@ class CutMix(_BetaMix):
             return x, y_soft
         y1, y2, x1, x2 = params.box
         out = x.clone()
-        out[..., y1:y2, x1:x2] = x[params.perm][..., y1:y2, x1:x2]
+        out[..., y1:y2, x1:x2] = x[params.perm, ..., y1:y2, x1:x2]  # gathers the box only
         return out, mix_pairs(y_soft, params.lam, params.perm)
 
 

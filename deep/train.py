@@ -102,16 +102,31 @@ class TrainStep:
         self.totals = torch.zeros(2, device=self.device)  # loss * batch, correct
         self.images = 0
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Train on images (B, C, H, W) in [0, 1] with integer labels (B,)."""
+    def prepare(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augment, build the soft targets (LS folded in) and mix: the model's inputs.
+
+        Images (B, C, H, W) in [0, 1] and integer labels (B,) -> inputs (B, C, H, W) and soft
+        targets (B, K). Together with :meth:`loss`, this is all the work that differs
+        between regularizers (``bench/deep_throughput.py`` times it on its own).
+        """
         x = augment(x, self.crop_pad, self.hflip, self.aug_generator)
         y_soft = one_hot_smooth(y, self.num_classes, self.ls_eps)  # (B, K)
         with _autocast(self.device, self.precision):
             x, y_soft = self.mixing(x, y_soft, self.mix_rng)
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y_soft
+
+    def loss(self, logits: torch.Tensor, y_soft: torch.Tensor) -> torch.Tensor:
+        """``(1 - alpha) soft CE + alpha mean |z|^2`` of logits (B, K), shape ()."""
+        return logit_penalty_loss(logits, y_soft, self.logit_alpha)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Train on images (B, C, H, W) in [0, 1] with integer labels (B,)."""
+        x, y_soft = self.prepare(x, y)
+        with _autocast(self.device, self.precision):
             logits = self.model(x)  # (B, K)
-        loss = logit_penalty_loss(logits, y_soft, self.logit_alpha)
+        loss = self.loss(logits, y_soft)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

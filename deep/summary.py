@@ -1,0 +1,131 @@
+r"""Mean ± std over seeds of finished runs: ``python -m deep.summary RUN_DIR ...``.
+
+Runs are grouped by their resolved config (``config.json``) with the seed and the fields that
+do not change the numbers (run name, output folder, resume and progress options, thread
+count) left out, so each group is one setting trained with several seeds. For each group the
+test metrics of ``results.json`` are reduced to mean and sample standard deviation
+(``ddof = 1``; 0 for a single seed), with ``n`` and the seeds listed.
+
+Example::
+
+    for s in 0 1 2; do for r in none ls mixup; do
+        python -m deep.train --dataset digits --reg $r --seed $s --no-progress
+    done; done
+    python -m deep.summary runs/digits-cnn-*-seed* --json runs/summary.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from ._io import atomic_write_json
+from .train import RESUME_MAY_CHANGE
+
+__all__ = ["METRICS", "main", "summarize"]
+
+METRICS = ("test_acc", "test_ece", "test_nll")
+# Fields that name or steer a run without changing its numbers, besides the seed.
+_NOT_SETTING = RESUME_MAY_CHANGE | {"seed", "run_name", "out_dir"}
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return m, 0.0
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def summarize(run_dirs: list[str | Path]) -> list[dict]:
+    """Group finished runs by setting and reduce their test metrics over seeds.
+
+    Parameters
+    ----------
+    run_dirs : list of path
+        Run directories of ``python -m deep.train``, each with ``config.json`` and
+        ``results.json``.
+
+    Returns
+    -------
+    list of dict
+        One per setting, in order of first appearance: ``setting`` (the fields in which the
+        groups differ), ``n``, ``seeds``, ``runs`` and ``<metric>_mean``, ``<metric>_std``
+        for each of :data:`METRICS`.
+
+    Raises
+    ------
+    FileNotFoundError
+        A run directory lacks ``config.json`` or ``results.json`` (unfinished run).
+    ValueError
+        No run directories, or two runs of one setting share a seed.
+    """
+    if not run_dirs:
+        raise ValueError("RUN_DIR: no run directories given: expected one or more")
+    groups: dict[str, dict] = {}
+    for d in map(Path, run_dirs):
+        for name in ("config.json", "results.json"):
+            if not (d / name).is_file():
+                raise FileNotFoundError(
+                    f"RUN_DIR={d} has no {name}: expected the directory of a finished "
+                    "python -m deep.train run (an unfinished one continues with --resume)"
+                )
+        cfg = json.loads((d / "config.json").read_text())["config"]
+        res = json.loads((d / "results.json").read_text())
+        setting = {k: v for k, v in cfg.items() if k not in _NOT_SETTING}
+        g = groups.setdefault(json.dumps(setting, sort_keys=True),
+                              {"setting": setting, "seeds": [], "runs": [], "results": []})
+        if cfg["seed"] in g["seeds"]:
+            other = g["runs"][g["seeds"].index(cfg["seed"])]
+            raise ValueError(f"RUN_DIR={d} repeats seed {cfg['seed']} of {other} with the same "
+                             "settings: expected one run per seed")
+        g["seeds"].append(cfg["seed"])
+        g["runs"].append(str(d))
+        g["results"].append(res)
+    # Show only the fields in which the settings differ (all of them for a single group).
+    settings = [g["setting"] for g in groups.values()]
+    varying = [k for k in settings[0] if len({json.dumps(s.get(k)) for s in settings}) > 1]
+    out = []
+    for g in groups.values():
+        row = {"setting": {k: g["setting"][k] for k in (varying or g["setting"])},
+               "n": len(g["seeds"]), "seeds": g["seeds"], "runs": g["runs"]}
+        for m in METRICS:
+            row[f"{m}_mean"], row[f"{m}_std"] = _mean_std([r[m] for r in g["results"]])
+        out.append(row)
+    return out
+
+
+def format_table(rows: list[dict]) -> str:
+    """A Markdown table of :func:`summarize`'s rows: mean ± std (n seeds)."""
+    keys = list(rows[0]["setting"])
+    lines = ["| " + " | ".join(keys + ["n"] + list(METRICS)) + " |",
+             "|" + "---|" * (len(keys) + 1 + len(METRICS))]
+    for r in rows:
+        cells = [str(r["setting"][k]) for k in keys] + [str(r["n"])]
+        cells += [f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}" for m in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """``python -m deep.summary``: print the table; ``--json`` also writes the rows."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deep.summary",
+        description="Mean ± std over seeds of finished deep.train runs, grouped by setting.")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                        help="run directories of python -m deep.train")
+    parser.add_argument("--json", type=Path, help="also write the summary rows to this file")
+    args = parser.parse_args(argv)
+    try:
+        rows = summarize(args.run_dirs)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    print(format_table(rows))
+    if args.json:
+        atomic_write_json(args.json, rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

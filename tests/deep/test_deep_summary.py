@@ -1,0 +1,52 @@
+"""deep.summary: mean ± std over seeds of real (tiny) training runs, grouped by setting."""
+
+import json
+
+import numpy as np
+import pytest
+
+from deep import summary
+from deep import train as train_mod
+from deep.config import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, digits_data):
+    out = tmp_path_factory.mktemp("runs")
+    fast = dict(dataset="digits", digits_size=8, model="cnn", width=8, batch_size=64, epochs=1,
+                lr=0.05, progress=False, device="cpu", out_dir=str(out))
+    for reg, seed in (("none", 0), ("none", 1), ("none", 2), ("ls", 0)):
+        train_mod.train(TrainConfig(**fast, reg=reg, seed=seed), data=digits_data)
+    return out
+
+
+def test_groups_by_setting_and_reduces_over_seeds(runs, capsys):
+    dirs = sorted(str(p) for p in runs.iterdir())
+    rows = summary.main(dirs + ["--json", str(runs / "summary.json")])
+    # The settings differ in reg and in the resolved ls_eps (0.1 for --reg ls) only.
+    assert [r["setting"] for r in rows] == [{"reg": "ls", "ls_eps": 0.1},
+                                            {"reg": "none", "ls_eps": 0.0}]
+    none = rows[1]
+    assert none["n"] == 3 and sorted(none["seeds"]) == [0, 1, 2]
+    acc = [json.loads((runs / f"digits-cnn-none-seed{s}" / "results.json").read_text())
+           ["test_acc"] for s in (0, 1, 2)]
+    assert none["test_acc_mean"] == pytest.approx(np.mean(acc), rel=1e-12)
+    assert none["test_acc_std"] == pytest.approx(np.std(acc, ddof=1), rel=1e-12)
+    assert none["test_acc_std"] > 0  # three seeds, three different runs
+    assert rows[0]["n"] == 1 and rows[0]["test_ece_std"] == 0.0
+    printed = capsys.readouterr().out
+    # Columns: the differing fields in config.json's (sorted) order, then n and the metrics.
+    assert "| ls_eps | reg | n | test_acc | test_ece | test_nll |" in printed
+    assert f"| 0.0 | none | 3 | {np.mean(acc):.4f} ± {np.std(acc, ddof=1):.4f}" in printed
+    assert json.loads((runs / "summary.json").read_text()) == rows
+
+
+def test_errors_name_the_run_directory(runs, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        summary.main([str(tmp_path)])
+    assert f"RUN_DIR={tmp_path} has no config.json" in capsys.readouterr().err
+    seed0 = str(runs / "digits-cnn-none-seed0")
+    with pytest.raises(ValueError, match=r"repeats seed 0 of .*none-seed0 with the same"):
+        summary.summarize([seed0, seed0])
+    with pytest.raises(ValueError, match="no run directories"):
+        summary.summarize([])
