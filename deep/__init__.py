@@ -1,13 +1,15 @@
 """deep: soft-label CNN training (label smoothing, Mixup, CutMix, VarMixup, logit penalty).
 
-GPU-first, CPU-capable, resumable. Commands: ``python -m deep.train`` and
-``python -m deep.vae``; see docs/deep.md. This package needs only PyTorch, torchvision,
-NumPy, SciPy, scikit-learn and tqdm: it never imports ``logitreg`` (and so never cvxpy).
+GPU-first, CPU-capable, resumable. Commands: ``python -m deep.train``, ``python -m deep.vae``
+and ``python -m deep.summary`` (mean ± std over seeds); see docs/deep.md. This package needs
+only PyTorch, torchvision, NumPy, SciPy, scikit-learn and tqdm: it never imports ``logitreg``
+(and so never cvxpy).
 
 Modules: ``config`` (frozen run configs and their CLI), ``data`` (on-device data sets and
 augmentation), ``models``, ``mixing`` (every regularizer as ``sample_params`` + ``apply``),
 ``losses`` (soft-target CE and the logit penalty), ``vae``, ``calibration`` (ECE),
-``train``.
+``train``, ``summary``.
 """
 
-__all__ = ["calibration", "config", "data", "losses", "mixing", "models", "train", "vae"]
+__all__ = ["calibration", "config", "data", "losses", "mixing", "models", "summary", "train",
+           "vae"]

@@ -59,7 +59,8 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
     FileNotFoundError
         A run directory lacks ``config.json`` or ``results.json`` (unfinished run).
     ValueError
-        No run directories, or two runs of one setting share a seed.
+        No run directories, a directory of another command (a VAE run), or two runs of one
+        setting that share a seed.
     """
     if not run_dirs:
         raise ValueError("RUN_DIR: no run directories given: expected one or more")
@@ -73,6 +74,9 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
                 )
         cfg = json.loads((d / "config.json").read_text())["config"]
         res = json.loads((d / "results.json").read_text())
+        if any(m not in res for m in METRICS) or "seed" not in cfg:
+            raise ValueError(f"RUN_DIR={d} is not a python -m deep.train run: expected "
+                             f"{', '.join(METRICS)} in its results.json")
         setting = {k: v for k, v in cfg.items() if k not in _NOT_SETTING}
         g = groups.setdefault(json.dumps(setting, sort_keys=True),
                               {"setting": setting, "seeds": [], "runs": [], "results": []})

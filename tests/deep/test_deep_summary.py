@@ -50,3 +50,8 @@ def test_errors_name_the_run_directory(runs, tmp_path, capsys):
         summary.summarize([seed0, seed0])
     with pytest.raises(ValueError, match="no run directories"):
         summary.summarize([])
+
+
+def test_a_vae_run_is_refused(vae_checkpoint):
+    with pytest.raises(ValueError, match=r"RUN_DIR=.* is not a python -m deep.train run"):
+        summary.summarize([vae_checkpoint.parent])
