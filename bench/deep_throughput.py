@@ -93,45 +93,38 @@ def setup(reg, args, device, data, vae):
                                     torch.Generator(device).manual_seed(3)))
 
 
-def time_steps(step, batches, x, y, device):
-    """Seconds per step for each index row of ``batches``."""
+def time_calls(fn, batches, device):
+    """Seconds per call of ``fn(idx)`` for each index row of ``batches``: CUDA events and one
+    synchronisation at the end on a GPU, ``time.perf_counter`` on the CPU (synchronous)."""
     if device.type == "cuda":
         events = [torch.cuda.Event(enable_timing=True) for _ in range(len(batches) + 1)]
         events[0].record()
         for i, idx in enumerate(batches):
-            step(x[idx], y[idx])
+            fn(idx)
             events[i + 1].record()
         torch.cuda.synchronize(device)
         return [a.elapsed_time(b) / 1e3 for a, b in zip(events[:-1], events[1:], strict=True)]
     out = []
     for idx in batches:
         t0 = time.perf_counter()
-        step(x[idx], y[idx])
+        fn(idx)
         out.append(time.perf_counter() - t0)
     return out
 
 
+def time_steps(step, batches, x, y, device):
+    """Seconds per training step."""
+    return time_calls(lambda idx: step(x[idx], y[idx]), batches, device)
+
+
 def time_reg_cost(step, batches, x, y, logits, device):
-    """Seconds per call of the regularizer's own work, for each index row of ``batches``:
-    ``step.prepare`` then ``step.loss`` and its backward to the fixed ``logits`` (B, K)."""
+    """Seconds per call of the regularizer's own work: ``step.prepare`` then ``step.loss``
+    and its backward to the fixed ``logits`` (B, K)."""
     def work(idx):
         _, target = step.prepare(x[idx], y[idx])
         step.loss(logits, target).backward()
 
-    if device.type == "cuda":
-        events = [torch.cuda.Event(enable_timing=True) for _ in range(len(batches) + 1)]
-        events[0].record()
-        for i, idx in enumerate(batches):
-            work(idx)
-            events[i + 1].record()
-        torch.cuda.synchronize(device)
-        return [a.elapsed_time(b) / 1e3 for a, b in zip(events[:-1], events[1:], strict=True)]
-    out = []
-    for idx in batches:
-        t0 = time.perf_counter()
-        work(idx)
-        out.append(time.perf_counter() - t0)
-    return out
+    return time_calls(work, batches, device)
 
 
 def main(argv=None):
