@@ -83,9 +83,10 @@ def open_run_dir(cfg: Any, may_change: frozenset[str]) -> tuple[Path, dict | Non
             )
         run.mkdir(parents=True, exist_ok=True)
         return run, None
-    if not ckpt_path.exists() or not (run / "config.json").exists():
+    missing = [p for p in (ckpt_path, run / "config.json") if not p.exists()]
+    if missing:
         raise FileNotFoundError(
-            f"--resume: {ckpt_path} does not exist: expected the run directory of an earlier "
+            f"--resume: {missing[0]} does not exist: expected the run directory of an earlier "
             "run of the same command (check --out-dir and --run-name)"
         )
     saved = json.loads((run / "config.json").read_text())["config"]

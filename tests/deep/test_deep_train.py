@@ -158,6 +158,9 @@ def test_run_directory_errors(tmp_path, fast, digits_data):
         train_mod.train(TrainConfig(**kw), data=digits_data)
     with pytest.raises(ValueError, match=r"--resume: .*different settings \(lr: 0.05 -> 0.1\)"):
         train_mod.train(TrainConfig(**dict(kw, lr=0.1), resume=True), data=digits_data)
+    (tmp_path / "r" / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"--resume: .*config.json does not exist"):
+        train_mod.train(TrainConfig(**kw, resume=True), data=digits_data)
 
 
 def test_config_is_type_checked():
