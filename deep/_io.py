@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 
 __all__ = ["append_metrics", "atomic_write_bytes", "atomic_write_json", "atomic_torch_save",
-           "git_hash", "load_torch", "machine_name", "open_run_dir"]
+           "check_finite_loss", "git_hash", "load_torch", "machine_name", "open_run_dir"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -115,6 +116,22 @@ def append_metrics(path: str | os.PathLike, record: dict, keep_epochs: int | Non
     if record:
         lines.append(json.dumps(record))
     atomic_write_bytes(path, "".join(ln + "\n" for ln in lines).encode())
+
+
+def check_finite_loss(loss: float, epoch: int, run: Path, lr: float) -> None:
+    """Stop a run whose mean training loss of ``epoch`` is NaN or infinite.
+
+    Called before the epoch's metrics and checkpoint are written, so ``checkpoint.pt`` keeps
+    the last finite epoch. Raises ``FloatingPointError`` naming ``--lr``: a diverged run
+    would otherwise go on to report NaN metrics as if they were results.
+    """
+    if not math.isfinite(loss):
+        kept = (f"{run / 'checkpoint.pt'} holds epoch {epoch - 1}, the last finite one"
+                if epoch > 1 else "no checkpoint was written")
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch}: mean training loss {loss}; {kept}: expected "
+            f"a finite loss, so try a smaller --lr (it was {lr:g}) in a new run"
+        )
 
 
 def git_hash() -> str | None:

@@ -34,6 +34,7 @@ from ._io import (
     append_metrics,
     atomic_torch_save,
     atomic_write_json,
+    check_finite_loss,
     git_hash,
     load_torch,
     machine_name,
@@ -303,6 +304,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
             step(data.x_train[idx], data.y_train[idx])
             bar.update()
         train_loss, train_acc = step.read()  # the one synchronisation of the epoch
+        check_finite_loss(train_loss, epoch + 1, run, cfg.lr)
         seconds = time.perf_counter() - t0
         record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "train_loss": train_loss,
                   "train_acc": train_acc, "epoch_time_s": seconds,
@@ -354,6 +356,8 @@ def main(argv: list[str] | None = None) -> dict:
         out = train(cfg)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
+    except FloatingPointError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
     if out["finished"]:
         print(f"{Path(out['run_dir']).name}: test accuracy {out['test_acc']:.4f}  "
               f"ECE {out['test_ece']:.4f}  NLL {out['test_nll']:.4f}  "

@@ -40,6 +40,7 @@ from ._io import (
     append_metrics,
     atomic_torch_save,
     atomic_write_json,
+    check_finite_loss,
     git_hash,
     load_torch,
     machine_name,
@@ -254,6 +255,7 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             sums += torch.stack([loss.detach(), rec.detach(), kl.detach()])
             bar.update()
         loss, rec, kl = (sums / steps).tolist()  # the one host sync of the epoch
+        check_finite_loss(loss, epoch + 1, run, cfg.lr)
         vae.eval()
         record = {"epoch": epoch + 1, "loss": loss, "recon_nll": rec, "kl": kl,
                   "epoch_time_s": time.perf_counter() - t0}
@@ -298,6 +300,8 @@ def main(argv: list[str] | None = None) -> dict:
         out = train_vae(cfg)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
+    except FloatingPointError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
     if out["finished"]:
         print(f"test reconstruction MSE per pixel {out['test_mse_per_pixel']:.5f}  "
               f"checkpoint {out['run_dir']}/vae.pt  grid {out['run_dir']}/grid.png")

@@ -229,3 +229,20 @@ def test_compiled_model_trains_and_resumes_on_cpu(tmp_path, fast, digits_data):
     assert out2["finished"] and out2["test_acc"] > 0.3
     m = _metrics(tmp_path / "r")
     assert m[1]["train_loss"] < m[0]["train_loss"]
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_finite_checkpoint(tmp_path, capsys):
+    """lr = 1e6 turns the loss into NaN in the first epoch; the command exits with status 1
+    and a message naming --lr, and writes no NaN metrics or results."""
+    args = ["--dataset", "digits", "--digits-size", "8", "--width", "8", "--batch-size", "64",
+            "--epochs", "2", "--lr", "1e6", "--no-progress", "--device", "cpu",
+            "--out-dir", str(tmp_path), "--run-name", "r"]
+    with pytest.raises(SystemExit) as e:
+        train_mod.main(args)
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "training diverged in epoch 1: mean training loss nan; no checkpoint was" in err
+    assert "try a smaller --lr (it was 1e+06)" in err
+    run = tmp_path / "r"
+    assert not (run / "checkpoint.pt").exists() and not (run / "results.json").exists()
+    assert not (run / "metrics.jsonl").exists()

@@ -98,3 +98,11 @@ def test_vae_run_directory_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         _vae_cli(tmp_path, "--run-name", "r", "--resume", "--beta", "2")
     assert "different settings (beta: 1.0 -> 2.0)" in capsys.readouterr().err
+
+
+def test_vae_divergence_is_an_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        _vae_cli(tmp_path, "--run-name", "d", "--lr", "1e3")
+    assert e.value.code == 1
+    assert "try a smaller --lr (it was 1000)" in capsys.readouterr().err
+    assert not (tmp_path / "d" / "vae.pt").exists()
