@@ -8,8 +8,9 @@ only PyTorch, torchvision, NumPy, SciPy, scikit-learn and tqdm: it never imports
 Modules: ``config`` (frozen run configs and their CLI), ``data`` (on-device data sets and
 augmentation), ``models``, ``mixing`` (every regularizer as ``sample_params`` + ``apply``),
 ``losses`` (soft-target CE and the logit penalty), ``vae``, ``calibration`` (ECE),
-``train``, ``summary``, ``geometry`` (representation-space measurements).
+``train``, ``summary``, ``geometry`` (representation-space measurements), ``attacks``
+(FGSM, PGD).
 """
 
-__all__ = ["calibration", "config", "data", "geometry", "losses", "mixing", "models", "summary",
-           "train", "vae"]
+__all__ = ["attacks", "calibration", "config", "data", "geometry", "losses", "mixing", "models",
+           "summary", "train", "vae"]
