@@ -7,7 +7,8 @@ Example (CPU, about a minute)::
 The run directory ``<out-dir>/<run-name>/`` holds ``config.json`` (resolved config, seeds,
 git hash), ``metrics.jsonl`` (one line per epoch), ``checkpoint.pt`` (model, optimizer,
 scheduler, every generator state and the epoch, rewritten atomically after each epoch) and,
-at the end, ``results.json`` (test accuracy, ECE, NLL). ``--resume`` continues from the
+at the end, ``results.json`` (test accuracy, ECE, overconfidence error, NLL, mean
+confidence). ``--resume`` continues from the
 checkpoint exactly: on the CPU, E epochs in one go and k epochs + resume + E-k epochs give
 bitwise-identical weights.
 
@@ -40,7 +41,7 @@ from ._io import (
     machine_name,
     open_run_dir,
 )
-from .calibration import expected_calibration_error
+from .calibration import expected_calibration_error, overconfidence_error
 from .config import TrainConfig, build_parser, config_from_args, derive_seeds
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import logit_penalty_loss, one_hot_smooth
@@ -149,9 +150,11 @@ class TrainStep:
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precision: str = "fp32",
              channels_last: bool = False, batch_size: int = 1024) -> dict[str, float]:
-    """Accuracy, ECE (15 bins) and NLL of ``model`` on images (N, C, H, W), labels (N,).
+    """Accuracy, ECE and overconfidence error (15 bins), NLL and mean max-softmax confidence
+    of ``model`` on images (N, C, H, W) with labels (N,).
 
-    The logits stay on the device; the three numbers are fetched with one synchronisation.
+    The logits stay on the device; the five numbers are fetched with one synchronisation.
+    Mean confidence below accuracy means under-confidence (which ECE counts and OE does not).
     """
     was_training = model.training
     model.eval()
@@ -166,9 +169,11 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     stats = torch.stack([
         (z.argmax(1) == y).float().mean(),
         expected_calibration_error(z, y, n_bins=15),
+        overconfidence_error(z, y, n_bins=15),
         F.cross_entropy(z, y),
+        z.softmax(1).amax(1).mean(),
     ]).tolist()
-    return dict(zip(("acc", "ece", "nll"), stats, strict=True))
+    return dict(zip(("acc", "ece", "oe", "nll", "confidence"), stats, strict=True))
 
 
 def _check_vae(cfg: TrainConfig, meta: dict, data: ImageData) -> None:

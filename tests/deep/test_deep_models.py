@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from deep.calibration import expected_calibration_error
+from deep.calibration import expected_calibration_error, overconfidence_error, reliability_bins
 from deep.models import build_model
 
 
@@ -80,6 +80,50 @@ def test_ece_matches_torchmetrics(scale, n_bins):
     ref = multiclass_calibration_error(probs, labels, num_classes=10, n_bins=n_bins, norm="l1")
     # Both sum 2000 float32 terms in different orders: agreement to ~1e-6 absolute.
     torch.testing.assert_close(ours, ref, rtol=0, atol=2e-6)
+
+
+def _oe_reference(probs, labels, n_bins=15):
+    """Thulasidasan et al. (2019): sum_m |B_m|/N conf(B_m) max(conf(B_m) - acc(B_m), 0)."""
+    conf, pred = probs.max(1), probs.argmax(1)
+    edges = np.linspace(0, 1, n_bins + 1)
+    oe = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            c, a = conf[inside].mean(), (pred[inside] == labels[inside]).mean()
+            oe += inside.mean() * c * max(c - a, 0.0)
+    return oe
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_overconfidence_error_and_reliability_bins_match_reference(seed):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(800, 10, generator=g, dtype=torch.float64) * (2 * seed + 1)
+    labels = torch.randint(0, 10, (800,), generator=g)
+    probs = logits.softmax(1).numpy()
+    assert overconfidence_error(logits, labels).item() == pytest.approx(
+        _oe_reference(probs, labels.numpy()), abs=1e-6)  # float32 confidences
+    b = reliability_bins(logits, labels, n_bins=10)
+    conf, pred = probs.max(1), probs.argmax(1)
+    for m in range(10):
+        inside = (conf > m / 10) & (conf <= (m + 1) / 10)
+        assert b["count"][m].item() == inside.sum()
+        if inside.any():
+            assert b["confidence"][m].item() == pytest.approx(conf[inside].mean(), abs=1e-6)
+            assert b["accuracy"][m].item() == pytest.approx(
+                (pred[inside] == labels.numpy()[inside]).mean(), abs=1e-6)
+    assert b["upper"][-1].item() == 1.0
+
+
+def test_overconfidence_error_ignores_underconfidence():
+    """OE counts only bins where confidence exceeds accuracy: an under-confident model
+    (always right at confidence ~0.6) has OE 0 but ECE ~0.4."""
+    logits = torch.tensor([[0.4, 0.0]] * 50)  # softmax confidence 0.599
+    labels = torch.zeros(50, dtype=torch.long)
+    assert overconfidence_error(logits, labels).item() == 0.0
+    assert expected_calibration_error(logits, labels).item() == pytest.approx(0.401, abs=1e-3)
+    wrong = torch.ones(50, dtype=torch.long)  # always wrong at 0.599: OE = 0.599^2
+    assert overconfidence_error(logits, wrong).item() == pytest.approx(0.599**2, abs=1e-3)
 
 
 def test_ece_of_confident_correct_and_wrong_predictions():

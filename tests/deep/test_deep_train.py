@@ -41,6 +41,10 @@ def test_cli_trains_and_prints_accuracy_and_ece(tmp_path, capsys, fast):
     assert set(saved["seeds"]) == set(train_mod.SEED_STREAMS) and "git" in saved
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["test_acc"] == out["test_acc"]
+    # OE's terms are ECE's, times a confidence <= 1, where over-confident.
+    assert 0 <= results["test_oe"] <= results["test_ece"] <= 1
+    assert 0.1 <= results["test_confidence"] <= 1  # K = 10: max-softmax >= 1/K
+    assert {"val_oe", "val_confidence"} <= set(m[-1])
 
 
 def _state(run_dir):
