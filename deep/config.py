@@ -31,6 +31,7 @@ __all__ = [
     "config_from_args",
     "derive_seeds",
     "flag",
+    "run_command",
 ]
 
 DATASETS = ("digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn")
@@ -430,3 +431,18 @@ def config_from_args(cls: type, parser: argparse.ArgumentParser, argv: list[str]
         return cls(**vars(ns))
     except (TypeError, ValueError) as e:
         parser.error(str(e))
+
+
+def run_command(parser: argparse.ArgumentParser, job: Any, cfg: Any) -> Any:
+    """``job(cfg)`` for a command-line entry point, with its errors mapped to exit statuses.
+
+    Bad or missing input (``ValueError``, ``FileNotFoundError``: the message names the flag)
+    exits through ``parser.error`` with status 2, like a bad flag; a diverged run
+    (``FloatingPointError``) exits with status 1 and its message.
+    """
+    try:
+        return job(cfg)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
+    except FloatingPointError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")

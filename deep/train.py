@@ -42,7 +42,7 @@ from ._io import (
     open_run_dir,
 )
 from .calibration import expected_calibration_error, overconfidence_error
-from .config import TrainConfig, build_parser, config_from_args, derive_seeds
+from .config import TrainConfig, build_parser, config_from_args, derive_seeds, run_command
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import logit_penalty_loss, one_hot_smooth
 from .mixing import Mixing, MixRNG, build_mixing
@@ -357,12 +357,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = build_parser(TrainConfig, "python -m deep.train",
                           "Train a CNN with a soft-label regularizer (deep/train.py).")
     cfg = config_from_args(TrainConfig, parser, argv)
-    try:
-        out = train(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e))
-    except FloatingPointError as e:
-        parser.exit(1, f"{parser.prog}: error: {e}\n")
+    out = run_command(parser, train, cfg)
     if out["finished"]:
         print(f"{Path(out['run_dir']).name}: test accuracy {out['test_acc']:.4f}  "
               f"ECE {out['test_ece']:.4f}  NLL {out['test_nll']:.4f}  "

@@ -46,7 +46,7 @@ from ._io import (
     machine_name,
     open_run_dir,
 )
-from .config import DataConfig, VAEConfig, build_parser, config_from_args, derive_seeds
+from .config import DataConfig, VAEConfig, build_parser, config_from_args, derive_seeds, run_command
 from .data import ImageData, epoch_batches, load_dataset
 
 __all__ = ["ConvVAE", "load_vae", "train_vae", "vae_loss", "save_mixup_grid", "main"]
@@ -296,12 +296,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = build_parser(VAEConfig, "python -m deep.vae",
                           "Train a convolutional VAE for VarMixup (deep/vae.py).")
     cfg = config_from_args(VAEConfig, parser, argv)
-    try:
-        out = train_vae(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e))
-    except FloatingPointError as e:
-        parser.exit(1, f"{parser.prog}: error: {e}\n")
+    out = run_command(parser, train_vae, cfg)
     if out["finished"]:
         print(f"test reconstruction MSE per pixel {out['test_mse_per_pixel']:.5f}  "
               f"checkpoint {out['run_dir']}/vae.pt  grid {out['run_dir']}/grid.png")
