@@ -18,8 +18,8 @@ targets, mixing; for VarMixup the VAE's encode and decode) plus ``TrainStep.loss
 backward to the logits, the only work that differs between regularizers (the model's
 forward and backward cost the same on mixed and clean images). Its median over many short
 repetitions, minus that of ``none``, divided by the median ``none`` step, is the added step
-time. That resolves a few per cent on a noisy machine where whole steps vary by tens of
-per cent.
+time. That resolves a few per cent where whole steps vary by more (about +-6 % on an idle
+2-core CPU, far more on a shared one).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def main(argv=None):
         for row in result:
             reg = row["reg"]
             q1, _, q3 = statistics.quantiles(cost[reg], n=4)
-            extra = cmed[reg] - cmed.get("none", cmed[reg])
+            extra = cmed[reg] - cmed["none"]  # base is set, so none was timed
             print(f"| {reg} | {1e3 * cmed[reg]:.3f} | {1e3 * q1:.3f}-{1e3 * q3:.3f} | "
                   f"{1e3 * extra:+.3f} | {100 * extra / base:+.2f} % |")
             row.update(own_work_median_s=cmed[reg], own_work_q1_s=q1, own_work_q3_s=q3,

@@ -1,6 +1,6 @@
 r"""Calibration of the max-softmax confidence over equal-width bins: ECE, OE, reliability.
 
-All three read one binning (:func:`reliability_bins`): bin ``m`` (1-based) holds the samples
+All of them read one binning (:func:`reliability_bins`): bin ``m`` (1-based) holds the samples
 whose confidence lies in ``((m-1)/M, m/M]`` (Guo et al. 2017; a confidence of exactly 0 goes
 to the first bin). Everything stays on the device; nothing synchronises with the host.
 
@@ -11,6 +11,8 @@ to the first bin). Everything stays on the device; nothing synchronises with the
     2019, "On Mixup Training"); VarMixup digest section 2.3.
 ``reliability_bins``
     Per-bin counts, mean confidence and accuracy: the data of a reliability diagram.
+``calibration_metrics``
+    ECE, OE and mean confidence from a single binning (what training reports).
 
 The number of bins is not stated by the papers; 15 is Guo et al.'s choice and the
 representation-space digest suggests reporting 10 as well.
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["expected_calibration_error", "overconfidence_error", "reliability_bins"]
+__all__ = ["calibration_metrics", "expected_calibration_error", "overconfidence_error",
+           "reliability_bins"]
 
 
 def reliability_bins(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 15
@@ -57,36 +60,44 @@ def reliability_bins(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 1
             "upper": upper}
 
 
-def expected_calibration_error(logits: torch.Tensor, labels: torch.Tensor,
-                               n_bins: int = 15) -> torch.Tensor:
-    r"""ECE of the max-softmax confidence, shape (), float32.
+def calibration_metrics(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 15
+                        ) -> dict[str, torch.Tensor]:
+    r"""ECE, overconfidence error and mean confidence from one binning, 0-d float32 tensors.
 
-    .. math:: \mathrm{ECE} = \sum_m \frac{|B_m|}{N}\,|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|
+    .. math:: \mathrm{ECE} = \sum_m \frac{|B_m|}{N}\,|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|,
+              \quad
+              \mathrm{OE} = \sum_m \frac{|B_m|}{N}\,\mathrm{conf}(B_m)\,
+              \max(\mathrm{conf}(B_m) - \mathrm{acc}(B_m), 0)
+
+    Mean confidence below accuracy is under-confidence, which ECE counts and OE does not.
+
+    Returns
+    -------
+    dict with ``ece``, ``oe`` and ``confidence`` (mean max-softmax probability)
 
     References
     ----------
     Guo, Pleiss, Sun & Weinberger (2017), "On Calibration of Modern Neural Networks", Eq. 3;
-    VarMixup digest section 2.3.
-    """
-    b = reliability_bins(logits, labels, n_bins)
-    weight = b["count"] / max(len(labels), 1)
-    return (weight * (b["accuracy"] - b["confidence"]).abs()).sum()
-
-
-def overconfidence_error(logits: torch.Tensor, labels: torch.Tensor,
-                         n_bins: int = 15) -> torch.Tensor:
-    r"""Overconfidence error, shape (), float32: ECE's terms where the model is
-    over-confident, weighted by the confidence.
-
-    .. math:: \mathrm{OE} = \sum_m \frac{|B_m|}{N}\,\mathrm{conf}(B_m)\,
-              \max(\mathrm{conf}(B_m) - \mathrm{acc}(B_m), 0)
-
-    References
-    ----------
     Thulasidasan, Chennupati, Bilmes, Bhattacharya & Michalak (2019), "On Mixup Training:
     Improved Calibration and Predictive Uncertainty for Deep Neural Networks";
     VarMixup digest section 2.3.
     """
     b = reliability_bins(logits, labels, n_bins)
-    weight = b["count"] / max(len(labels), 1)
-    return (weight * b["confidence"] * (b["confidence"] - b["accuracy"]).clamp_min(0)).sum()
+    weight = b["count"] / max(len(labels), 1)  # |B_m| / N
+    gap = b["confidence"] - b["accuracy"]
+    return {"ece": (weight * gap.abs()).sum(),
+            "oe": (weight * b["confidence"] * gap.clamp_min(0)).sum(),
+            "confidence": (weight * b["confidence"]).sum()}
+
+
+def expected_calibration_error(logits: torch.Tensor, labels: torch.Tensor,
+                               n_bins: int = 15) -> torch.Tensor:
+    """ECE of the max-softmax confidence, shape (), float32 (:func:`calibration_metrics`)."""
+    return calibration_metrics(logits, labels, n_bins)["ece"]
+
+
+def overconfidence_error(logits: torch.Tensor, labels: torch.Tensor,
+                         n_bins: int = 15) -> torch.Tensor:
+    """Overconfidence error, shape (), float32: ECE's over-confident terms weighted by the
+    confidence (Thulasidasan et al. 2019; :func:`calibration_metrics`)."""
+    return calibration_metrics(logits, labels, n_bins)["oe"]

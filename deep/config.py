@@ -434,7 +434,8 @@ def config_from_args(cls: type, parser: argparse.ArgumentParser, argv: list[str]
 
 
 def run_command(parser: argparse.ArgumentParser, job: Any, cfg: Any) -> Any:
-    """``job(cfg)`` for a command-line entry point, with its errors mapped to exit statuses.
+    """``job(cfg)`` for a command-line entry point (``cfg``: its parsed input), with its
+    errors mapped to exit statuses.
 
     Bad or missing input (``ValueError``, ``FileNotFoundError``: the message names the flag)
     exits through ``parser.error`` with status 2, like a bad flag; a diverged run

@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 
 from ._io import atomic_write_json
+from .config import run_command
 from .train import RESUME_MAY_CHANGE
 
 __all__ = ["METRICS", "main", "summarize"]
@@ -121,10 +122,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         help="run directories of python -m deep.train")
     parser.add_argument("--json", type=Path, help="also write the summary rows to this file")
     args = parser.parse_args(argv)
-    try:
-        rows = summarize(args.run_dirs)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e))
+    rows = run_command(parser, summarize, args.run_dirs)
     print(format_table(rows))
     if args.json:
         atomic_write_json(args.json, rows)

@@ -41,7 +41,7 @@ from ._io import (
     machine_name,
     open_run_dir,
 )
-from .calibration import expected_calibration_error, overconfidence_error
+from .calibration import calibration_metrics
 from .config import TrainConfig, build_parser, config_from_args, derive_seeds, run_command
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import logit_penalty_loss, one_hot_smooth
@@ -166,13 +166,9 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
             logits.append(model(xb).float())
     model.train(was_training)
     z = torch.cat(logits)  # (N, K)
-    stats = torch.stack([
-        (z.argmax(1) == y).float().mean(),
-        expected_calibration_error(z, y, n_bins=15),
-        overconfidence_error(z, y, n_bins=15),
-        F.cross_entropy(z, y),
-        z.softmax(1).amax(1).mean(),
-    ]).tolist()
+    cal = calibration_metrics(z, y, n_bins=15)
+    stats = torch.stack([(z.argmax(1) == y).float().mean(), cal["ece"], cal["oe"],
+                         F.cross_entropy(z, y), cal["confidence"]]).tolist()
     return dict(zip(("acc", "ece", "oe", "nll", "confidence"), stats, strict=True))
 
 

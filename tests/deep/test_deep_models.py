@@ -5,7 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from deep.calibration import expected_calibration_error, overconfidence_error, reliability_bins
+from deep.calibration import (
+    calibration_metrics,
+    expected_calibration_error,
+    overconfidence_error,
+    reliability_bins,
+)
 from deep.models import build_model
 
 
@@ -113,6 +118,11 @@ def test_overconfidence_error_and_reliability_bins_match_reference(seed):
             assert b["accuracy"][m].item() == pytest.approx(
                 (pred[inside] == labels.numpy()[inside]).mean(), abs=1e-6)
     assert b["upper"][-1].item() == 1.0
+    # The one-binning summary agrees with the parts and with the plain mean confidence.
+    m = calibration_metrics(logits, labels, n_bins=10)
+    assert m["ece"].item() == expected_calibration_error(logits, labels, n_bins=10).item()
+    assert m["oe"].item() == overconfidence_error(logits, labels, n_bins=10).item()
+    assert m["confidence"].item() == pytest.approx(conf.mean(), abs=1e-6)  # float32 sums
 
 
 def test_overconfidence_error_ignores_underconfidence():
