@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from logitreg.batched import BatchedProblem
 from logitreg.data import signal_plus_noise
-from logitreg.dynamics import _Ops, _Problem, gd
-from logitreg.losses import get_penalty
+from logitreg.dynamics import gd
 
 ALPHAS = np.array([0.0, 0.001, 0.01, 0.1])
 POP = {"mu_f": 0.1, "sigma_f": 0.0, "sigma_n": 1.0}
@@ -28,11 +28,10 @@ POP = {"mu_f": 0.1, "sigma_f": 0.0, "sigma_n": 1.0}
 
 def step_time(X, y, backend, dtype, device, threads, steps, repeats):
     """Median seconds per GD step (the body of ``dynamics._gd_loop``)."""
-    ops = _Ops(backend, dtype, device)
-    prob = _Problem(X, y.astype(float), np.array([-1, 1]), ALPHAS, get_penalty("quadratic"),
-                    ops, population=POP, test=None)
-    W = ops.asarray(prob.init(np.random.default_rng(0), 1))  # (4, d): w0 tiled over alphas
-    cuda = backend == "torch" and ops.device.type == "cuda"
+    prob = BatchedProblem.from_data(X, y, ALPHAS, backend=backend, dtype=dtype, device=device,
+                                    population=POP)
+    W = prob.to_backend(prob.init(np.random.default_rng(0), 1))  # (4, d): w0 tiled over alphas
+    cuda = prob.on_cuda
     times = []
     with threadpool_limits(limits=threads, user_api="blas"):
         if backend == "torch":

@@ -2,7 +2,7 @@
 
 Every check raises a ``ValueError`` whose message names the parameter, the value
 received and what was expected. Internal code never re-validates: it trusts
-what the public entry points let through (STYLE.md, principle 3).
+what the public entry points let through.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = [
     "check_positive",
     "check_Xy",
     "check_rng",
+    "check_sample_weight",
     "encode_labels",
 ]
 
@@ -115,6 +116,40 @@ def check_Xy(X, y, *, min_classes: int = 2):
             f"y must contain at least {min_classes} classes; got classes={classes.tolist()}"
         )
     return X, y, classes
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Check per-sample weights: shape (n_samples,), finite, >= 0 and not all zero.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+        A new array (the input is never modified); ``None`` stays ``None`` (unweighted).
+    """
+    if sample_weight is None:
+        return None
+    try:
+        sw = np.array(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"sample_weight must be an array of non-negative numbers; got "
+            f"sample_weight={_short(sample_weight)}"
+        ) from None
+    if sw.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},); got "
+            f"sample_weight.shape={sw.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(sw) | (sw < 0))
+    if bad.size:
+        raise ValueError(
+            f"sample_weight must be finite and >= 0; got sample_weight[{bad[0]}]={sw[bad[0]]}"
+        )
+    if not np.any(sw > 0):
+        raise ValueError(
+            "sample_weight must have at least one positive weight; got all weights zero"
+        )
+    return sw
 
 
 def check_rng(rng) -> np.random.Generator:

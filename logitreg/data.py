@@ -4,7 +4,7 @@ Binary (Eq. 3): ``x = y mu_f e_1 + xi`` with ``xi_1 = sigma_f xi_f`` and
 ``xi_{i>1} = sigma_n xi_n``; labels ``y`` in {-1, +1}, exactly balanced.
 
 Multiclass (Eq. 8): ``x = mu_c + sigma_f eta_f + sigma_n eta_n``. The paper does not state
-how its class means are built (spec section 3); **our choice**: the K means are the vertices
+how its class means are built; **our choice**: the K means are the vertices
 of a regular simplex centred at the origin, each of norm ``mu_f``, spanning the first
 K-1 coordinates. With K = 2 this is exactly the binary model (means ``+-mu_f e_1``).
 ``eta_f`` is isotropic in that (K-1)-dim signal subspace and ``eta_n`` in its complement.

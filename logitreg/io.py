@@ -6,12 +6,16 @@ the *same* directory, are flushed and ``fsync``-ed, and the file is moved into p
 one, never a half-written one, even if the process is killed mid-write; the same
 directory matters because ``os.replace`` is atomic only within one filesystem.
 
-Results are saved with their config, seeds, the git hash and the package version
-(STYLE.md, principles 8 and 11) by :func:`save_results`.
+Results are saved with their config, seeds, the git hash and the package version by
+:func:`save_results`. This module is the one home of what every command shares: atomic
+writes (:func:`atomic_write`), provenance (:func:`provenance`, :func:`run_metadata`), the
+refusal to resume under a changed configuration (:func:`check_same_config`) and the mean ±
+std over seeds (:func:`mean_std`). ``deep/`` uses it too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -26,6 +30,12 @@ import numpy as np
 
 __all__ = [
     "atomic_write",
+    "check_finished_result",
+    "check_same_config",
+    "config_key",
+    "default_out_dir",
+    "mean_std",
+    "provenance",
     "save_json",
     "load_json",
     "save_npz",
@@ -138,19 +148,24 @@ def _git(*args) -> str | None:
     return out.stdout.strip()
 
 
-def run_metadata() -> dict:
-    """Provenance for a result file: git hash, dirty flag, versions, platform, UTC time.
+def provenance() -> dict:
+    """The source tree a result came from: ``{"git_hash": ..., "git_dirty": ...}``.
 
     ``git_hash`` is ``None`` outside a git checkout or before the first commit;
     ``git_dirty`` is True when tracked files are modified or untracked, non-ignored files
-    exist (the hash alone then does not reproduce the run).
+    exist (the hash alone then does not reproduce the run), ``None`` when unknown.
     """
+    status = _git("status", "--porcelain")  # untracked source files count as dirty too
+    return {"git_hash": _git("rev-parse", "HEAD") or None,
+            "git_dirty": None if status is None else bool(status)}
+
+
+def run_metadata() -> dict:
+    """Provenance for a result file: :func:`provenance`, versions, platform, UTC time."""
     from . import __version__  # deferred: logitreg/__init__ may import this module
 
-    status = _git("status", "--porcelain")  # untracked source files count as dirty too
     return {
-        "git_hash": _git("rev-parse", "HEAD") or None,
-        "git_dirty": None if status is None else bool(status),
+        **provenance(),
         "logitreg_version": __version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
@@ -191,3 +206,108 @@ def save_results(out_dir, stem, *, config, results, arrays=None) -> dict:
     if arrays is not None:
         paths["npz"] = save_npz(out_dir / f"{stem}.npz", **arrays)
     return paths
+
+
+def check_same_config(saved: dict, now: dict, *, where, may_change=(), hint: str) -> None:
+    """Refuse to resume a run whose saved configuration differs from the current one.
+
+    Both configs are compared after :func:`to_jsonable` (so tuples and lists, numpy and
+    Python scalars compare equal); keys in ``may_change`` (options that do not change the
+    numbers, such as a progress bar) are ignored.
+
+    Parameters
+    ----------
+    saved, now : dict
+        The configuration stored with the run, and the one asked for now.
+    where : str or Path
+        The file or folder holding the saved run, named in the message.
+    may_change : iterable of str
+    hint : str
+        What the user can do instead (e.g. ``"use a new --out, or --restart"``).
+
+    Raises
+    ------
+    ValueError
+        Naming every differing key with its saved and current value.
+    """
+    saved, now = to_jsonable(saved), to_jsonable(now)
+    skip = set(may_change)
+    keys = [k for k in dict.fromkeys([*saved, *now]) if k not in skip]
+    changed = [k for k in keys if saved.get(k) != now.get(k)]
+    if changed:
+        diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
+        raise ValueError(f"{where} holds a run with another configuration ({diffs}): {hint}")
+
+
+def mean_std(values, axis=None):
+    """Mean and sample std (``ddof = 1``) over seeds: the project's one convention.
+
+    The std is the seed-to-seed spread, not a standard error. With a single seed it is
+    undefined: NaN here, written as ``null`` in JSON (:func:`to_jsonable`). NaN entries
+    (e.g. "never reached") propagate: the mean over seeds is then NaN too.
+
+    Parameters
+    ----------
+    values : array_like
+        Seeds along ``axis`` (all of them when ``axis`` is None).
+
+    Returns
+    -------
+    mean, std : float or ndarray
+    """
+    v = np.asarray(values, dtype=float)
+    n = v.size if axis is None else v.shape[axis]
+    if n == 0:
+        raise ValueError("values must hold at least one seed; got none")
+    mean = v.mean(axis=axis)
+    std = v.std(axis=axis, ddof=1) if n > 1 else np.full_like(mean, np.nan)
+    if np.ndim(mean) == 0:
+        return float(mean), float(std)
+    return mean, std
+
+
+def config_key(config: dict) -> str:
+    """A short stable hash of a configuration (8 hex digits), to key result folders."""
+    text = json.dumps(to_jsonable(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def default_out_dir(name: str, config: dict, preset: dict, root="results") -> Path:
+    """The default results folder: ``<root>/<name>`` for the command's preset
+    configuration, ``<root>/<name>-<config_key>`` for any other, so runs of different
+    configurations never share a folder unless the user names one."""
+    if to_jsonable(config) == to_jsonable(preset):
+        return Path(root) / name
+    return Path(root) / f"{name}-{config_key(config)}"
+
+
+def check_finished_result(path, config: dict, *, overwrite: bool, hint: str) -> bool:
+    """Guard a finished result file (``save_results``'s JSON) against being overwritten.
+
+    Returns True when ``path`` holds a finished result of the same ``config`` (a rerun may
+    reprint it), False when there is none. A finished result of another configuration is
+    refused unless ``overwrite``.
+
+    Raises
+    ------
+    ValueError
+        ``path`` holds a finished result of another configuration and ``overwrite`` is
+        False (the message names the file, the differing keys and ``hint``), or ``path`` is
+        not a readable result file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False
+    try:
+        saved = load_json(path)["config"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a readable result file ({err}): expected the JSON "
+                         "written by a finished run; move it away or use another output "
+                         "folder") from None
+    try:
+        check_same_config(saved, config, where=path, hint=hint)
+    except ValueError:
+        if overwrite:
+            return False
+        raise
+    return True

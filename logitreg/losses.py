@@ -9,8 +9,8 @@ with ``f`` convex and even. Multiclass (Eq. 6), on logits ``z`` in R^K with labe
 .. math:: \ell(z, c) = (1-\alpha)(\operatorname{logsumexp}(z) - z_c) + \alpha f(z),
 
 with ``f`` convex and permutation-symmetric. Every module imports this one; every
-loss here is a **per-sample mean** over the data (the paper's E.6 writes a sum, but
-its plots are means; spec section 10).
+loss here is a **per-sample mean** over the data (the paper's App. E.6 writes a sum,
+but the values in its figures, e.g. the Fig. 5 train loss at l(z*), are means).
 
 Penalties
 ---------
@@ -31,12 +31,12 @@ Multiclass ``f`` (per logit vector):
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import sympy as sp
 from scipy.special import expit, log_softmax, logsumexp, softmax
 
 from ._validation import _short, check_alpha
@@ -65,6 +65,16 @@ def softplus(x):
 # --------------------------------------------------------------------------- binary f
 
 
+class _Symbol:
+    """The symbol ``z`` of every penalty's sympy form, created on first use: sympy is
+    imported only when a symbolic form is asked for, never at ``import logitreg``."""
+
+    def __get__(self, obj, owner):
+        import sympy as sp
+
+        return sp.Symbol("z", real=True)  # sympy caches symbols: always the same object
+
+
 class Penalty:
     """A convex, even penalty ``f`` on a scalar (signed) logit; all methods vectorise.
 
@@ -72,12 +82,13 @@ class Penalty:
     sympy form in ``Penalty.z`` (used for closed-form z* and the LS identity).
     """
 
-    z = sp.Symbol("z", real=True)
+    z = _Symbol()
     name = "penalty"
     shift_invariant = False  # only meaningful for multiclass penalties
 
     @property
-    def symbolic(self) -> sp.Expr:
+    def symbolic(self):
+        """The sympy expression of ``f`` in ``Penalty.z``."""
         raise NotImplementedError
 
     def value(self, t):
@@ -117,6 +128,8 @@ class _LabelSmoothing(Penalty):
 
     @property
     def symbolic(self):
+        import sympy as sp
+
         return sp.log(2 + 2 * sp.cosh(self.z)) / 2
 
     def value(self, t):
@@ -149,6 +162,8 @@ class SympyPenalty(Penalty):
     """
 
     def __init__(self, expr, *, require_even: bool = True, grid_max: float = 60.0, name=None):
+        import sympy as sp
+
         expr = sp.sympify(expr)
         free = sorted(expr.free_symbols, key=str)
         if len(free) != 1:
@@ -317,7 +332,8 @@ def get_penalty(reg, n_classes: int = 2):
                 f"unknown reg={reg!r}; expected one of {sorted(table)} or a sympy expression"
             )
         return table[reg]()
-    if isinstance(reg, sp.Basic):
+    sp = sys.modules.get("sympy")  # a sympy expression implies sympy is already imported
+    if sp is not None and isinstance(reg, sp.Basic):
         if binary:
             return SympyPenalty(reg)
         return SeparablePenalty(SympyPenalty(reg, require_even=False))
@@ -418,16 +434,32 @@ class LinearObjective:
     ``A = y[:, None] * Xa`` (``Xa`` is ``X`` with a ones column when there is an
     intercept), so the signed logits are ``t = A w`` and
 
-    .. math:: L(w) = N^{-1}\sum_i \ell(t_i),\quad \nabla L = A^\top \ell'(t)/N,\quad
-              \nabla^2 L = A^\top \mathrm{diag}(\ell''(t)) A / N.
+    .. math:: L(w) = N^{-1}\sum_i s_i \ell(t_i),\quad \nabla L = A^\top (s \odot \ell'(t))/N,
+              \quad \nabla^2 L = A^\top \mathrm{diag}(s \odot \ell''(t)) A / N,
+
+    with sample weights normalised to mean one, ``s_i = N sw_i / sum(sw)``, so that ``L`` is
+    the weighted mean ``sum_i sw_i l_i / sum_i sw_i`` (``s = 1``, the plain mean, without
+    weights).
 
     Multiclass: parameters ``W`` of shape (K, p) give logits ``Z = Xa W^T`` (N, K).
 
     Parameters are always handled as flat vectors (``p`` or ``K*p``) so that every
     solver sees the same interface.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d), float64
+    y01 : ndarray of shape (N,)
+        Labels in {-1, +1} (binary) or in ``range(K)`` (multiclass).
+    loss : BinaryLoss or MulticlassLoss
+    fit_intercept : bool, default False
+    sample_weight : ndarray of shape (N,), optional
+        Non-negative weights, not all zero (checked by :func:`logitreg.fit`, not here). A
+        sample of zero weight drops out of the loss. Constant weights are the unweighted
+        problem, and are stored as ``None`` so that it is solved bit for bit as without them.
     """
 
-    def __init__(self, X, y01, loss, *, fit_intercept: bool = False):
+    def __init__(self, X, y01, loss, *, fit_intercept: bool = False, sample_weight=None):
         # X: (N, d) float64; y01: labels in {-1, +1} (binary) or {0..K-1} (multiclass).
         self.loss = loss
         self.fit_intercept = fit_intercept
@@ -442,6 +474,23 @@ class LinearObjective:
             self.A = Xa  # (N, p)
             self.K = loss.n_classes
         self.size = self.p if self.binary else self.K * self.p
+        s = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if s is not None and np.all(s == s[0]):
+            s = None
+        # Weights of mean one: every "/ N" below then stays as in the unweighted loss.
+        self.sample_weight = None if s is None else s * (self.N / np.sum(s))  # (N,)
+
+    # -- sample weighting
+    def weighted(self, v):
+        """``s_i v_i`` along the first (sample) axis; ``v`` itself when unweighted."""
+        s = self.sample_weight
+        if s is None:
+            return v
+        return s * v if np.ndim(v) == 1 else s.reshape((-1,) + (1,) * (np.ndim(v) - 1)) * v
+
+    def sample_mean(self, v, axis=None):
+        """Weighted mean over samples: ``mean(s * v)`` (``np.mean(v)`` when unweighted)."""
+        return np.mean(self.weighted(v), axis=axis)
 
     # -- logits
     def logits(self, w):
@@ -453,15 +502,17 @@ class LinearObjective:
     # -- value and gradient
     def value(self, w):
         z = self.logits(w)
-        return float(np.mean(self.loss.value(z) if self.binary else self.loss.value(z, self.y)))
+        return float(self.sample_mean(
+            self.loss.value(z) if self.binary else self.loss.value(z, self.y)))
 
     def value_grad(self, w):
         z = self.logits(w)
         if self.binary:
-            return float(np.mean(self.loss.value(z))), self.A.T @ self.loss.d1(z) / self.N
-        G = self.loss.grad(z, self.y)  # (N, K)
+            return (float(self.sample_mean(self.loss.value(z))),
+                    self.A.T @ self.weighted(self.loss.d1(z)) / self.N)
+        G = self.weighted(self.loss.grad(z, self.y))  # (N, K)
         return (
-            float(np.mean(self.loss.value(z, self.y))),
+            float(self.sample_mean(self.loss.value(z, self.y))),
             (G.T @ self.A).ravel() / self.N,  # (K, p) -> (K*p,)
         )
 
@@ -478,15 +529,15 @@ class LinearObjective:
         """Hessian-vector product at ``w`` (pass ``curvature(w)`` to reuse it)."""
         c = self.curvature(w) if curvature is None else curvature
         if self.binary:
-            return self.A.T @ (c * (self.A @ v)) / self.N
+            return self.A.T @ self.weighted(c * (self.A @ v)) / self.N
         V = self.A @ v.reshape(self.K, self.p).T  # (N, K)
-        HV = self.loss.hvp(c, self.y, V)
+        HV = self.weighted(self.loss.hvp(c, self.y, V))
         return (HV.T @ self.A).ravel() / self.N
 
     def hessian(self, w):
         """Dense Hessian, (p, p) binary or (K*p, K*p) multiclass (small problems only)."""
         if self.binary:
-            c = self.curvature(w)
+            c = self.weighted(self.curvature(w))
             return (self.A.T * c) @ self.A / self.N
         c = self.curvature(w)
         eye = np.eye(self.size)
@@ -494,5 +545,7 @@ class LinearObjective:
 
     @cached_property
     def gram(self):
-        """``A^T A / N`` (p, p): the shared preconditioner of the Newton solver."""
-        return self.A.T @ self.A / self.N
+        """``A^T diag(s) A / N`` (p, p): the shared preconditioner of the Newton solver."""
+        if self.sample_weight is None:
+            return self.A.T @ self.A / self.N
+        return (self.A.T * self.sample_weight) @ self.A / self.N

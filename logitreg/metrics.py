@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["cosine_to_e1", "cosine", "signed_logit_stats", "accuracy"]
+__all__ = ["cosine_to_e1", "cosine", "signed_logit_stats"]
 
 
 def cosine(a, b) -> float:
@@ -23,8 +23,3 @@ def signed_logit_stats(w, X, y) -> tuple[float, float]:
     """Mean and std (ddof = 0) of the signed logits ``y_i w^T x_i``: the clustering around z*."""
     t = np.asarray(y) * (np.asarray(X) @ np.asarray(w))
     return float(t.mean()), float(t.std())
-
-
-def accuracy(w, X, y, b=0.0) -> float:
-    """Binary accuracy of ``sign(X w + b)`` against labels in {-1, +1}."""
-    return float(np.mean(np.sign(np.asarray(X) @ np.asarray(w) + b) == np.asarray(y)))

@@ -1,6 +1,7 @@
 r"""Exact minimisers of the mean logit-regularized loss of a linear classifier.
 
-:func:`fit` minimises ``L = N^-1 sum_i l(z_i, y_i)`` (Eq. 1 binary, Eq. 6 multiclass) with
+:func:`fit` minimises ``L = N^-1 sum_i l(z_i, y_i)`` (Eq. 1 binary, Eq. 6 multiclass), or
+the weighted mean ``sum_i s_i l(z_i, y_i) / sum_i s_i`` given ``sample_weight``, with
 
 * ``method="newton"`` (default): damped Newton. Each Newton system is solved by
   preconditioned CG with the Gram matrix ``A^T A / N`` (one Cholesky, reused) as the
@@ -14,9 +15,11 @@ r"""Exact minimisers of the mean logit-regularized loss of a linear classifier.
 * ``method="cvxpy"``: the reference, a DCP model (``cp.logistic``, ``cp.log_sum_exp``) solved
   by Clarabel. Built-in penalties only.
 
-When ``d > N`` the problem is solved in the N-dimensional row space of ``X`` (thin QR,
-``O(N^2 d)``): the minimiser is then not unique, and the returned one is the
-minimum-norm minimiser -- the limit of gradient descent started from ``w = 0``.
+When ``d > N`` (``d + 1 > N`` with an intercept) the problem is solved in the row space of
+``X`` (of ``[X, 1]``), of dimension at most N (thin QR, ``O(N^2 d)``; an SVD of the small
+factor when rows repeat): the minimiser is then not unique, and the returned one is the
+minimum-norm minimiser -- the limit of gradient descent started from ``w = 0`` (``(w, b)``
+jointly with an intercept).
 
 ``alpha = 0`` on linearly separable data has no minimiser (the loss tends to 0 as
 ``|w| -> inf``). :func:`fit` detects this and returns the hard-margin SVM direction with
@@ -38,6 +41,7 @@ from ._validation import (
     check_alpha,
     check_choice,
     check_positive,
+    check_sample_weight,
     check_Xy,
     encode_labels,
 )
@@ -63,7 +67,8 @@ class FitResult:
     classes : ndarray
         Sorted class labels.
     loss : float
-        Mean regularized loss at the solution (0, the infimum, when ``separable``).
+        Mean (weighted mean, given ``sample_weight``) regularized loss at the solution (0,
+        the infimum, when ``separable``).
     grad_norm : float
         Euclidean norm of the gradient at the solution.
     n_iter : int
@@ -157,7 +162,7 @@ class _Newton:
         """Factor the exact Hessian (binary) or its K diagonal blocks (multiclass)."""
         obj = self.obj
         if obj.binary:
-            H = (obj.A.T * curv) @ obj.A / obj.N
+            H = (obj.A.T * obj.weighted(curv)) @ obj.A / obj.N
             self.refreshed = _preconditioner(H)
             return
         P = np.exp(curv - curv.max(axis=1, keepdims=True))
@@ -169,6 +174,7 @@ class _Newton:
                 e[:, k] = 1.0
                 diag[:, k] += obj.loss.alpha * obj.loss.penalty.hvp(curv, e)[:, k]
                 e[:, k] = 0.0
+        diag = obj.weighted(diag)
         self.refreshed = [_preconditioner((obj.A.T * diag[:, k]) @ obj.A / obj.N)
                           for k in range(obj.K)]
 
@@ -179,7 +185,8 @@ class _Newton:
         # Scale of the Gram preconditioner: Rayleigh quotient of H against G along g.
         Ag = obj.logits(g)
         Hg = hv(g)
-        scale = max(float(g @ Hg) / max(float(np.sum(Ag * Ag)) / obj.N, 1e-300), 1e-300)
+        gGg = float(np.sum(obj.weighted(Ag * Ag))) / obj.N  # g^T G g, G the (weighted) Gram
+        scale = max(float(g @ Hg) / max(gGg, 1e-300), 1e-300)
         x = np.zeros_like(g)
         r = -g
         z = self._apply_M(r, scale)
@@ -210,7 +217,7 @@ class _Newton:
         def f(tau):
             zt = z0 + tau * dz
             v = obj.loss.value(zt) if obj.binary else obj.loss.value(zt, obj.y)
-            return float(np.mean(v))
+            return float(obj.sample_mean(v))
 
         tau = 1.0
         for _ in range(60):
@@ -253,11 +260,11 @@ class _Newton:
     def fisher_start(self):
         """Binary warm start: the Fisher direction, scaled by a 1-D minimisation."""
         obj = self.obj
-        mu = obj.A.mean(axis=0)
+        mu = obj.sample_mean(obj.A, axis=0)
         v = linalg.cho_solve(self.chol, mu, check_finite=False)  # parallel to Sigma^-1 mu
         t = obj.A @ v
         res = optimize.minimize_scalar(
-            lambda s: float(np.mean(obj.loss.value(s * t))), bounds=(0.0, 1e6 / max(
+            lambda s: float(obj.sample_mean(obj.loss.value(s * t))), bounds=(0.0, 1e6 / max(
                 np.max(np.abs(t)), 1e-300)), method="bounded", options={"xatol": 1e-10})
         return res.x * v
 
@@ -356,11 +363,16 @@ def _solve_cvxpy(obj: LinearObjective, max_iter):
             f"method='cvxpy' supports reg in ['ls', 'quadratic']; got reg={loss.penalty!r}"
         )
     a = loss.alpha
+    sw = obj.sample_weight  # (N,) of mean one, or None
+
+    def total(per_sample):  # sum_i s_i v_i of an (N,) expression
+        return cp.sum(per_sample) if sw is None else sw @ per_sample
+
     if obj.binary:
         theta = cp.Variable(obj.p)
         t = A @ theta
         pen = cp.square(t) if name == "quadratic" else cp.logistic(t) - t / 2
-        expr = (1 - a) * cp.sum(cp.logistic(-t)) + (a * cp.sum(pen) if a else 0)
+        expr = (1 - a) * total(cp.logistic(-t)) + (a * total(pen) if a else 0)
     else:
         K = obj.K
         # A shift-invariant f leaves the loss flat along W -> W + 1 u^T; parametrise the
@@ -373,8 +385,13 @@ def _solve_cvxpy(obj: LinearObjective, max_iter):
         Z = A @ theta.T  # (N, K)
         lse = cp.log_sum_exp(Z, axis=1)
         zy = cp.sum(cp.multiply(Z, np.eye(K)[obj.y]), axis=1)
-        pen = cp.sum_squares(Z) if name == "quadratic" else cp.sum(lse) - cp.sum(Z) / K
-        expr = (1 - a) * cp.sum(lse - zy) + (a * pen if a else 0)
+        if sw is None:
+            pen = cp.sum_squares(Z) if name == "quadratic" else cp.sum(lse) - cp.sum(Z) / K
+        elif name == "quadratic":
+            pen = cp.sum_squares(cp.multiply(np.sqrt(sw)[:, None], Z))
+        else:
+            pen = total(lse - cp.sum(Z, axis=1) / K)
+        expr = (1 - a) * total(lse - zy) + (a * pen if a else 0)
     prob = cp.Problem(cp.Minimize(expr / N))
     # Clarabel's exponential-cone iterations often end "optimal_inaccurate" when asked for
     # 1e-12; at 1e-8 they finish, and the objective is then accurate to ~1e-10 relative.
@@ -406,9 +423,21 @@ def _solve_lbfgs(obj: LinearObjective, theta0, tol, max_iter):
 
 
 def _row_space(X):
-    """Thin QR of X^T: X = R^T Q^T with Q (d, N) orthonormal, so X w = R^T (Q^T w)."""
+    """Orthonormal basis ``Q`` (d, r) of the row space of X, and ``X_r`` (N, r) with X = X_r Q^T.
+
+    Thin QR of X^T: X = R^T Q^T, r = N. A row that depends on earlier ones (a repeated
+    sample, say) leaves a zero on the diagonal of R, and then R^T itself is rank deficient:
+    its SVD reduces it to its rank r < N. The solver then works on a full-rank design, so
+    its answer ``w = Q v`` is the minimum-norm minimiser, with no part along the null space.
+    """
     Q, R = linalg.qr(X.T, mode="economic", check_finite=False)
-    return Q, R.T
+    rank_tol = max(X.shape) * np.finfo(float).eps  # as numpy.linalg.matrix_rank
+    diag = np.abs(np.diag(R))
+    if diag.min() > rank_tol * diag.max():
+        return Q, R.T
+    U, S, Vt = linalg.svd(R.T, full_matrices=False, check_finite=False)
+    r = int(np.sum(S > rank_tol * S[0]))
+    return Q @ Vt[:r].T, U[:, :r] * S[:r]
 
 
 def fit(
@@ -422,6 +451,7 @@ def fit(
     tol=1e-10,
     max_iter=None,
     warm_start=True,
+    sample_weight=None,
 ) -> FitResult:
     r"""Exact minimiser of the mean loss ``(1 - alpha) CE + alpha f(z)`` of a linear classifier.
 
@@ -447,6 +477,12 @@ def fit(
         iterations (default 500).
     warm_start : bool, default True
         Newton, binary: start from the Fisher direction with the optimal scale.
+    sample_weight : array_like of shape (N,), optional
+        Non-negative weights ``s_i``, not all zero: the objective becomes the weighted mean
+        ``sum_i s_i l_i / sum_i s_i``, so integer weights are the same as repeating samples.
+        Samples of zero weight are dropped before solving (they change neither the loss nor
+        the hard-margin SVM); every class must keep a positive total weight. ``None``
+        (default) and constant weights give the unweighted problem, bit for bit.
 
     Returns
     -------
@@ -455,8 +491,12 @@ def fit(
     Notes
     -----
     ``alpha = 0`` on separable data: returns the hard-margin SVM with ``separable=True``
-    (the direction of the gradient-descent limit). When ``d > N`` the minimum-norm
-    minimiser (the GD limit from ``w = 0``) is returned.
+    (the direction of the gradient-descent limit). When ``d > N`` (``d + 1 > N`` with an
+    intercept) the minimiser is not unique: the minimum-norm one (the GD limit from
+    ``w = 0``; ``(w, b)`` jointly from ``(0, 0)`` with an intercept) is returned.
+
+    Positive weights do not change the hard-margin SVM (its constraints hold for every
+    sample whatever its weight); zero weights remove their samples from it too.
 
     References
     ----------
@@ -472,6 +512,18 @@ def fit(
     X, y, classes = check_Xy(X, y)
     K = classes.size
     get_penalty(reg, K)  # validate reg before any work
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    if sample_weight is not None:
+        keep = sample_weight > 0
+        weighted_classes = np.unique(y[keep])
+        if weighted_classes.size < K:
+            raise ValueError(
+                "sample_weight must give every class a positive total weight; got zero weight "
+                f"for classes {np.setdiff1d(classes, weighted_classes).tolist()} of "
+                f"{classes.tolist()}"
+            )
+        if not keep.all():  # zero weights drop their samples (see Notes)
+            X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
     start = time.perf_counter()
 
     if alpha == 0:
@@ -487,10 +539,13 @@ def fit(
 
     N, d = X.shape
     Q = None
-    if d > N:
-        Q, X = _row_space(X)  # X now (N, N); w = Q v
+    if d + fit_intercept > N:
+        # The minimisers form an affine set: solve in the row space of the design (with its
+        # ones column, so that (w, b) is the minimum-norm pair, the GD limit from 0).
+        Xa = np.hstack([X, np.ones((N, 1))]) if fit_intercept else X
+        Q, X = _row_space(Xa)  # X now (N, r), r = rank <= N; (w, b) = Q v
     obj = LinearObjective(X, encode_labels(y, classes), make_loss(alpha, reg, K),
-                          fit_intercept=fit_intercept)
+                          fit_intercept=fit_intercept and Q is None, sample_weight=sample_weight)
 
     if max_iter is None:
         max_iter = {"newton": 100, "lbfgs": 20000, "cvxpy": 500}[method]
@@ -516,7 +571,10 @@ def fit(
             ConvergenceWarning, stacklevel=2)
     coef, b = _unpack(theta, obj)
     if Q is not None:
-        coef = coef @ Q.T if coef.ndim == 2 else Q @ coef
+        coef = coef @ Q.T if coef.ndim == 2 else Q @ coef  # (K, p) or (p,)
+        if fit_intercept:  # the last coordinate of Q's space is the intercept's
+            coef, b = ((coef[:, :-1], coef[:, -1].copy()) if coef.ndim == 2
+                       else (coef[:-1], float(coef[-1])))
     return FitResult(
         w=coef if K == 2 else None, W=coef if K > 2 else None, b=b, classes=classes,
         loss=float(f), grad_norm=float(gnorm), n_iter=int(nit), converged=bool(ok),

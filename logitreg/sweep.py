@@ -15,10 +15,9 @@ import itertools
 import json
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from .io import load_json, save_json, to_jsonable
+from .io import check_same_config, load_json, mean_std, save_json, to_jsonable
 
 __all__ = ["grid", "run_sweep", "summarize"]
 
@@ -61,12 +60,17 @@ def run_sweep(fn, cells, seeds, checkpoint, *, config, restart=False, n_jobs=1,
     config = to_jsonable(config)
     done: dict[str, dict] = {}
     if checkpoint.exists() and not restart:
-        saved = load_json(checkpoint)
-        if saved.get("config") != config:
+        try:
+            saved = load_json(checkpoint)
+            saved["records"], saved.get("config", {})
+        except (OSError, ValueError, KeyError, TypeError) as err:
             raise ValueError(
-                f"checkpoint={str(checkpoint)!r} was written with another config; use a new "
-                "output directory, or restart=True (--restart) to discard it"
-            )
+                f"checkpoint={str(checkpoint)!r} is not a readable sweep checkpoint "
+                f"({type(err).__name__}: {err}): expected the JSON an earlier run of this "
+                "sweep wrote; delete it, or restart=True (--restart) to discard it") from None
+        check_same_config(saved.get("config", {}), config, where=f"checkpoint={str(checkpoint)!r}",
+                          hint="use a new output directory, or restart=True (--restart) to "
+                          "discard it")
         done = {_key({k: r[k] for k in r["_cell"]}, r["seed"]): r for r in saved["records"]}
     todo = [(c, s) for c in cells for s in seeds if _key(c, s) not in done]
 
@@ -94,8 +98,8 @@ def run_sweep(fn, cells, seeds, checkpoint, *, config, restart=False, n_jobs=1,
 def summarize(records, by, metrics) -> list[dict]:
     """Mean, std and count over seeds of ``metrics``, grouped by the keys ``by``.
 
-    The std is the sample std over seeds (ddof = 1; NaN for one seed), the convention of
-    every result file in this project.
+    Mean and std follow :func:`logitreg.io.mean_std`: the sample std over seeds (ddof = 1;
+    NaN, written as ``null``, for one seed).
     """
     groups: dict[tuple, list[dict]] = {}
     for r in records:
@@ -105,8 +109,6 @@ def summarize(records, by, metrics) -> list[dict]:
         row = dict(zip(by, key, strict=True))
         row["n_seeds"] = len(rs)
         for m in metrics:
-            vals = np.array([r[m] for r in rs], dtype=float)
-            std = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
-            row[f"{m}_mean"], row[f"{m}_std"] = float(vals.mean()), std
+            row[f"{m}_mean"], row[f"{m}_std"] = mean_std([r[m] for r in rs])
         out.append(row)
     return out

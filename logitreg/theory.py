@@ -7,9 +7,8 @@ Paper results (Beck, Bar-Sinai & Levi 2026):
 * :func:`accuracy_from_cosine` -- Eq. 5; :func:`population_accuracy` -- the same for a direction.
 * :func:`critical_ratio` -- lambda_c = 1/2 (alpha = 0) or 1 (alpha > 0), Prop. 5.1.
 * :func:`quadratic_toy` -- App. C.4, Eqs. 15-20.
-* :func:`clustering_ratio` -- r = sigma/mu of the logits (Sec. 2 notation).
 
-**[DERIVED] for this project, not in the paper** (spec section 9): :func:`asymptotic_accuracy`
+**[DERIVED] for this project, not in the paper** (docs/theory.md): :func:`asymptotic_accuracy`
 and :func:`asymptotic_C2`, the proportional-limit accuracy and cosine constant of the
 empirical Fisher direction on Gaussian signal-plus-noise data.
 """
@@ -20,11 +19,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-import sympy as sp
 from scipy import linalg, optimize
 from scipy.special import ndtr
 
-from ._validation import check_alpha, check_positive, check_Xy, encode_labels
+from ._validation import _short, check_alpha, check_positive, check_Xy, encode_labels
 from .losses import BinaryLoss, MulticlassLoss, get_penalty
 
 __all__ = [
@@ -40,8 +38,6 @@ __all__ = [
     "asymptotic_C2",
     "asymptotic_cosine",
     "quadratic_toy",
-    "clustering_ratio",
-    "logit_moments",
 ]
 
 
@@ -59,9 +55,6 @@ class Vertex(NamedTuple):
 
 # ------------------------------------------------------------------------------ z*
 
-_t, _a, _u = sp.symbols("t alpha u", positive=True)
-
-
 @lru_cache(maxsize=64)
 def _closed_form_z_star(expr_srepr: str):
     """Try to solve l'(t) = 0 in closed form; return a lambdified alpha -> z* or None.
@@ -69,6 +62,9 @@ def _closed_form_z_star(expr_srepr: str):
     Works when l'(t), written in ``u = e^t``, is rational in ``u`` (e.g. label smoothing);
     otherwise (e.g. ``f = z**2``: ``2 alpha z (1 + e^z) = 1 - alpha``) there is none.
     """
+    import sympy as sp  # only here: ``import logitreg`` does not load sympy
+
+    _t, _a, _u = sp.symbols("t alpha u", positive=True)
     f = sp.sympify(sp.parse_expr(expr_srepr)).subs(sp.Symbol("z", real=True), _t)
     dl = sp.diff((1 - _a) * sp.log(1 + sp.exp(-_t)) + _a * f, _t)
     in_u = sp.simplify(dl.rewrite(sp.exp).subs(sp.exp(_t), _u).subs(sp.exp(-_t), 1 / _u))
@@ -155,10 +151,12 @@ def z_star(alpha, reg="quadratic", n_classes: int = 2):
 
     References
     ----------
-    Beck, Bar-Sinai & Levi (2026), Sec. 3.2, Eq. 21; spec section 1.4 for reference values.
+    Beck, Bar-Sinai & Levi (2026), Sec. 3.2, Eq. 21.
     """
     alpha = check_alpha(alpha)
     check_positive(n_classes, "n_classes", integer=True)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2; got n_classes={n_classes}")
     penalty = get_penalty(reg, n_classes)
     if n_classes > 2:
         if np.ndim(alpha):
@@ -168,6 +166,8 @@ def z_star(alpha, reg="quadratic", n_classes: int = 2):
         return _multiclass_vertex(MulticlassLoss(alpha, penalty, n_classes))
     closed = None
     try:
+        import sympy as sp
+
         closed = _closed_form_z_star(sp.srepr(penalty.symbolic))
     except (NotImplementedError, TypeError, ValueError):
         closed = None
@@ -272,13 +272,38 @@ def fisher_direction(X, y):
 # --------------------------------------------------------------------------- accuracy
 
 
+def _check_gaussian(mu_f, sigma_f, sigma_n=None):
+    """The data parameters of Eq. 3: finite, ``mu_f`` and the noise stds >= 0."""
+    for name, value in (("mu_f", mu_f), ("sigma_f", sigma_f), ("sigma_n", sigma_n)):
+        if value is None:
+            continue
+        try:
+            arr = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) \
+                else np.array(np.nan)
+        except (TypeError, ValueError):
+            arr = np.array(np.nan)
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{name} must be finite and >= 0; got {name}={_short(value)}")
+
+
+def _check_finite(x, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got {name} with "
+                         f"{int(np.sum(~np.isfinite(arr)))} NaN or inf entries")
+    return arr
+
+
 def accuracy_from_cosine(rho, *, mu_f, sigma_f, sigma_n):
     r"""Eq. 5: test accuracy of a direction with cosine ``rho`` to ``e_1``.
 
     ``A = 1/2 [1 + erf(rho mu_f / sqrt(2 (rho^2 sigma_f^2 + (1 - rho^2) sigma_n^2)))]``.
     Vectorised over all arguments.
     """
-    rho = np.asarray(rho, dtype=float)
+    _check_gaussian(mu_f, sigma_f, sigma_n)
+    rho = _check_finite(rho, "rho")
+    if np.any(np.abs(rho) > 1):
+        raise ValueError(f"rho must lie in [-1, 1]; got rho={_short(rho)}")
     var = rho**2 * sigma_f**2 + (1 - rho**2) * sigma_n**2
     return ndtr(_ratio(rho * mu_f, np.sqrt(np.maximum(var, 0.0))))[()]
 
@@ -308,7 +333,9 @@ def population_accuracy(w, *, mu_f, sigma_f, sigma_n, b=0.0):
     -------
     float or ndarray of shape w.shape[:-1]
     """
-    w = np.asarray(w, dtype=float)
+    _check_gaussian(mu_f, sigma_f, sigma_n)
+    w = _check_finite(w, "w")
+    b = _check_finite(b, "b")
     if w.ndim == 0 or w.shape[-1] < 1:
         raise ValueError(f"w must have a last axis of length d >= 1; got w.shape={w.shape}")
     w1 = w[..., 0]
@@ -336,7 +363,10 @@ def population_ce(w, *, mu_f, sigma_f, sigma_n):
     -------
     float (for ``w`` of shape (d,)) or ndarray of shape (R,)
     """
-    w = np.asarray(w, dtype=float)
+    _check_gaussian(mu_f, sigma_f, sigma_n)
+    w = _check_finite(w, "w")
+    if w.ndim not in (1, 2) or w.shape[-1] < 1:
+        raise ValueError(f"w must have shape (d,) or (R, d) with d >= 1; got w.shape={w.shape}")
     single = w.ndim == 1
     w = np.atleast_2d(w)
     m = w[:, 0] * mu_f
@@ -386,9 +416,13 @@ def asymptotic_accuracy(lam, *, mu_f, sigma_f):
     r"""**[DERIVED]** accuracy of the empirical Fisher direction, ``d, N -> inf``, ``d/N = lam``.
 
     ``Phi(m^2 sqrt(1 - lam) / sqrt(m^2 + lam))`` with ``m = mu_f/sigma_f``; independent of
-    ``sigma_n``. Derived for this project (spec section 9), not in the paper.
+    ``sigma_n``. Derived for this project (docs/theory.md), not in the paper.
     """
     lam = _check_lam(lam)
+    _check_gaussian(mu_f, sigma_f)
+    if np.any(np.asarray(sigma_f) == 0) or np.any(np.asarray(mu_f) == 0):
+        raise ValueError(f"mu_f and sigma_f must be > 0 here; got mu_f={_short(mu_f)}, "
+                         f"sigma_f={_short(sigma_f)}")
     m2 = (mu_f / sigma_f) ** 2
     return ndtr(m2 * np.sqrt(1 - lam) / np.sqrt(m2 + lam))[()]
 
@@ -397,30 +431,21 @@ def asymptotic_C2(lam, *, mu_f, sigma_f):
     r"""**[DERIVED]** ``C^2 = lam sigma_f^2 (mu_f^2 + sigma_f^2) / (mu_f^2 (1 - lam))``.
 
     The constant of the cosine law ``1/rho^2 = 1 + C^2/sigma_n^2`` (Eq. 4) in the
-    proportional limit. Derived for this project (spec section 9), not in the paper.
+    proportional limit. Derived for this project (docs/theory.md), not in the paper.
     """
     lam = _check_lam(lam)
+    _check_gaussian(mu_f, sigma_f)
+    if np.any(np.asarray(mu_f) == 0):
+        raise ValueError(f"mu_f must be > 0 here; got mu_f={_short(mu_f)}")
     return (lam * sigma_f**2 * (mu_f**2 + sigma_f**2) / (mu_f**2 * (1 - lam)))[()]
 
 
 def asymptotic_cosine(lam, *, mu_f, sigma_f, sigma_n):
     """**[DERIVED]** ``rho = 1/sqrt(1 + C^2/sigma_n^2)`` with :func:`asymptotic_C2`."""
+    _check_gaussian(mu_f, sigma_f, sigma_n)
+    if np.any(np.asarray(sigma_n) == 0):
+        raise ValueError(f"sigma_n must be > 0 here; got sigma_n={_short(sigma_n)}")
     return (1.0 / np.sqrt(1.0 + asymptotic_C2(lam, mu_f=mu_f, sigma_f=sigma_f) / sigma_n**2))[()]
-
-
-# ------------------------------------------------------------------------ logit geometry
-
-
-def logit_moments(w, A):
-    """Mean and std (ddof = 0) of the signed logits ``A w``; ``A`` is label-absorbed (N, d)."""
-    t = np.asarray(A) @ np.asarray(w)
-    return float(t.mean()), float(t.std())
-
-
-def clustering_ratio(w, A):
-    """The coefficient of variation ``r = sigma/mu`` of the signed logits (Prop. 3.1)."""
-    mu, sigma = logit_moments(w, A)
-    return sigma / mu
 
 
 class QuadraticToy(NamedTuple):
@@ -447,7 +472,8 @@ def quadratic_toy(A, a):
     A = np.asarray(A, dtype=float)
     S = np.linalg.lstsq(A, np.full(len(A), float(a)), rcond=None)[0]
     direction = S / np.linalg.norm(S)
-    mu, sigma = logit_moments(direction, A)
+    t = A @ direction  # signed logits of the unit direction, (N,)
+    mu, sigma = float(t.mean()), float(t.std())  # ddof = 0, as in App. C.4
     r = sigma / mu
     g = a * mu / (mu**2 + sigma**2)
     return QuadraticToy(direction, g, a / (1 + r**2), g * sigma, r, a**2 / (1 + 1 / r**2))

@@ -8,20 +8,25 @@ paper's digitized values and the [DERIVED] asymptotes. Interrupted runs resume.
 """
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
 import logitreg as lr
+from logitreg.cli import run_command
 from logitreg.experiments import converged_geometry
-from logitreg.io import save_results
+from logitreg.io import default_out_dir, save_results
 from logitreg.sweep import grid, run_sweep, summarize
 
-# Spec section 5 [DIGITIZED]: Fig. 13 cos(w, e1) (flat in alpha) and Fig. 16 alpha = 0.4 acc.
+# Digitized from the paper: Fig. 13 cos(w, e1) (flat in alpha) and Fig. 16 alpha = 0.4 acc.
 PAPER_FIG13_COS = {0.1: 0.981, 0.7: 0.752, 0.9: 0.510}
 PAPER_FIG16_ACC = {0.5: {0.1: 0.969, 0.3: 0.948, 0.5: 0.910, 0.7: 0.840, 0.9: 0.737},
                    1.0: {0.1: 0.818, 0.3: 0.771, 0.5: 0.724, 0.7: 0.672, 0.9: 0.589}}
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse(argv):
+    p = argparse.ArgumentParser(prog="converged_geometry.py",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=2000, help="training samples N")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (data draws)")
     p.add_argument("--alphas", type=float, nargs="+", default=[0.02, 0.2, 0.4, 0.8, 0.98],
@@ -29,18 +34,23 @@ def main(argv=None):
     p.add_argument("--lams", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9],
                    help="lambda = d/N grid")
     p.add_argument("--sigma-fs", type=float, nargs="+", default=[0.5, 1.0], help="sigma_f grid")
-    p.add_argument("--out", default="results/converged_geometry", help="output directory")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: one per configuration under results/)")
     p.add_argument("--restart", action="store_true", help="discard a previous partial run")
     p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
     p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
     a = p.parse_args(argv)
     if a.quick:
         a.n, a.seeds, a.alphas, a.lams, a.sigma_fs = 200, 2, [0.2, 0.8], [0.1, 0.7], [0.5]
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs")}
+    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
     config["seed_list"] = list(range(a.seeds))
+    return p, a, config
+
+
+def run(a, config, out):
     cells = grid(lam=a.lams, alpha=a.alphas, sigma_f=a.sigma_fs)
     records = run_sweep(lambda seed, **c: converged_geometry(**c, n=a.n, seed=seed), cells,
-                        config["seed_list"], f"{a.out}/checkpoint.json", config=config,
+                        config["seed_list"], out / "checkpoint.json", config=config,
                         restart=a.restart, n_jobs=a.jobs, desc="converged geometry")
     summary = summarize(records, ["lam", "alpha", "sigma_f"], ["test_acc", "cos_e1", "norm"])
     for row in summary:
@@ -50,7 +60,7 @@ def main(argv=None):
                                                            sigma_f=row["sigma_f"], sigma_n=1.0))
         row["paper_fig13_cos"] = PAPER_FIG13_COS.get(row["lam"]) if row["sigma_f"] == 0.5 else None
         row["paper_fig16_acc_alpha04"] = PAPER_FIG16_ACC.get(row["sigma_f"], {}).get(row["lam"])
-    paths = save_results(a.out, "converged_geometry", config=config,
+    paths = save_results(out, "converged_geometry", config=config,
                          results={"summary": summary, "records": records})
     print(f"{'sigma_f':>7} {'lam':>4} {'alpha':>5}  {'acc (mean+-std)':>16} {'asym':>6} "
           f"{'paper16':>7}  {'cos_e1':>14} {'asym':>6} {'paper13':>7}")
@@ -64,5 +74,14 @@ def main(argv=None):
     print(f"wrote {paths['json']}")
 
 
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, a, config = parse(argv)
+    name = "converged_geometry" + ("-quick" if a.quick else "")
+    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
+    return run_command(parser.prog, lambda: run(a, config, out),
+                       resume=f"python simulations/converged_geometry.py {shlex.join(argv)}")
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,32 +11,43 @@ signal-plus-noise data (sigma_f = 0, lambda = d/N = 0.7), recorded at log-spaced
 The default integrates the gradient flow (RKC, logitreg.dynamics.gd), which matches exact
 GD's threshold epochs to 2e-4 at full scale (docs/dynamics.md). Writes <out>/grokking.json
 (config + seeds + per-alpha curves and summary), grokking.npz (every recorded array, per
-seed), grokking.png, and checkpoints/seed<s>.npz. Rerunning the same command with the same
---out resumes an interrupted run (or reprints a finished one); a different configuration
-is refused unless --restart is given.
+seed), grokking.png, and checkpoints/seed<s>.npz. Each configuration has its own default
+folder (results/grokking for Fig. 5, results/grokking-quick, ...; a changed flag adds a
+hash of the configuration). Rerunning a command resumes it (or reprints a finished run);
+--restart discards unfinished checkpoints, and overwrites a finished run of another
+configuration only in a folder named with --out. Exit status: 2 bad input, 1 divergence,
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 from pathlib import Path
 
-from logitreg.dynamics import ACC_ONE, GrokkingConfig, grokking_table, run_grokking
-from logitreg.io import save_results
+from logitreg.cli import run_command
+from logitreg.grokking import (
+    ACC_ONE,
+    GrokkingConfig,
+    default_out_dir,
+    grokking_table,
+    run_grokking,
+)
+from logitreg.io import check_finished_result, save_results
+from paper_figs.grokking import plot_grokking
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # paper_figs is not installed
-from paper_figs.grokking import plot_grokking  # noqa: E402
 
-
-def parse(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grokking.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small, seconds-long smoke run")
     p.add_argument("--multiclass", action="store_true", help="Fig. 8: K=10, alpha=0.04")
-    p.add_argument("--out", default="results/grokking", help="output directory (%(default)s)")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: one per configuration under results/)")
     p.add_argument("--restart", action="store_true",
-                   help="discard checkpoints written for another configuration")
+                   help="discard checkpoints of another configuration (and, with an explicit "
+                   "--out, a finished run of one)")
     p.add_argument("--stop-at-epoch", type=int, default=None,
                    help="debug: stop at this epoch leaving a checkpoint (resume by rerunning)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -55,10 +66,10 @@ def parse(argv=None) -> argparse.Namespace:
         else:
             p.add_argument(flag, type=type(f.default), default=None,
                            help=f"default: preset value (Fig. 5: {f.default})")
-    return p.parse_args(argv)
+    return p
 
 
-def config_from(args) -> GrokkingConfig:
+def config_from(args, parser) -> GrokkingConfig:
     preset = ("multiclass-" if args.multiclass else "") + ("quick" if args.quick else "")
     preset = preset.rstrip("-") or "fig5"
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(GrokkingConfig)
@@ -69,16 +80,21 @@ def config_from(args) -> GrokkingConfig:
         overrides.setdefault("backend", "torch")  # --device cuda means the torch backend
     n_seeds = len(GrokkingConfig.preset(preset).seeds) if args.seeds is None else args.seeds
     if n_seeds < 1:
-        raise SystemExit(f"--seeds must be >= 1; got --seeds {n_seeds}")
-    return GrokkingConfig.preset(preset, seeds=tuple(range(args.seed, args.seed + n_seeds)),
-                                 **overrides)
+        parser.error(f"--seeds={n_seeds} is not valid: expected at least 1 seed")
+    config = GrokkingConfig.preset(preset, seeds=tuple(range(args.seed, args.seed + n_seeds)),
+                                   **overrides)
+    out = args.out or default_out_dir(config, preset)
+    return config, Path(out)
 
 
-def main(argv=None) -> int:
-    args = parse(argv)
-    config = config_from(args)
-    out = Path(args.out)
-    result = run_grokking(config, checkpoint_dir=out / "checkpoints", restart=args.restart,
+def run(args, config, out) -> int:
+    explicit = args.out is not None
+    hint = ("use another --out" if explicit else "use --out to name a new folder") + \
+        (", or pass --restart with this --out to overwrite it" if explicit else "")
+    check_finished_result(out / "grokking.json", config.to_dict(),
+                                     overwrite=args.restart and explicit, hint=hint)
+    result = run_grokking(config, checkpoint_dir=out / "checkpoints",
+                          restart=args.restart,
                           stop_at_epoch=args.stop_at_epoch, threads=args.threads,
                           progress=not args.no_progress)
     if not result.complete:
@@ -95,6 +111,18 @@ def main(argv=None) -> int:
     print(f"wall time {result.wall_time_s:.1f} s; wrote {paths['json']}, {paths['npz']}, "
           f"{out / 'grokking.png'}")
     return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    config, out = config_from(args, parser)
+    return run_command(
+        parser.prog, lambda: run(args, config, out), diverged_flag="--eta",
+        failed_flag="--rtol, --method gd or a smaller --eta",
+        resume=f"python simulations/grokking.py {shlex.join(argv)} (checkpoints in "
+        f"{out / 'checkpoints'})")
 
 
 if __name__ == "__main__":

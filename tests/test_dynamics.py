@@ -6,23 +6,17 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
-import torch
 from scipy import integrate
 from scipy.special import ndtr, ndtri
 
+from logitreg._rkc import rkc_coefficients, rkc_step
 from logitreg._validation import StabilityWarning
 from logitreg.data import signal_plus_noise
-from logitreg.dynamics import (
-    _rkc_coefficients,
-    _rkc_step,
-    gd,
-    max_learning_rate,
-    torch_binary_d1,
-    torch_multiclass_grad,
-)
+from logitreg.dynamics import gd, max_learning_rate
 from logitreg.io import atomic_write, load_json, load_npz, save_json, save_npz
 from logitreg.losses import BinaryLoss, LinearObjective, MulticlassLoss, get_penalty
-from logitreg.theory import logit_moments, population_accuracy, population_ce
+from logitreg.metrics import signed_logit_stats
+from logitreg.theory import population_accuracy, population_ce
 
 z = sp.Symbol("z")
 POP = {"mu_f": 0.1, "sigma_f": 0.0, "sigma_n": 1.0}
@@ -47,35 +41,6 @@ def _run(X, y, alpha, **kw):
     kw.setdefault("rng", np.random.default_rng(7))
     kw.setdefault("progress", False)
     return gd(X, y, alpha, **kw)
-
-
-# ------------------------------------------------------------------ torch twins of losses.py
-
-
-@pytest.mark.parametrize("reg", ["quadratic", "ls", z**4 / 12 + z**2], ids=str)
-def test_torch_binary_d1_equals_numpy_binary_loss_d1(reg):
-    pen = get_penalty(reg, 2)
-    t = np.linspace(-30, 30, 601)[None, :] * np.array([[1.0], [0.3]])  # (2, 601)
-    alpha = np.array([[0.0], [0.2]])
-    got = torch_binary_d1(torch.tensor(t), torch.tensor(alpha), pen).numpy()
-    want = np.stack([BinaryLoss(float(a), pen).d1(row) for a, row in zip(alpha[:, 0], t,
-                                                                         strict=True)])
-    # Same formula in float64; only libm-level rounding (a few ulp) may differ.
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
-
-
-@pytest.mark.parametrize("reg", ["quadratic", "ls", z**4 / 12 + z**2], ids=str)
-def test_torch_multiclass_grad_equals_numpy_multiclass_loss_grad(reg, rng):
-    K, N = 5, 40
-    pen = get_penalty(reg, K)
-    Z = 3 * rng.standard_normal((2, N, K))
-    y = rng.integers(0, K, N)
-    alpha = np.array([0.0, 0.3])
-    onehot = torch.nn.functional.one_hot(torch.tensor(y), K).double()
-    got = torch_multiclass_grad(torch.tensor(Z), onehot, torch.tensor(alpha)[:, None, None],
-                                pen).numpy()
-    want = np.stack([MulticlassLoss(a, pen, K).grad(Z[r], y) for r, a in enumerate(alpha)])
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)  # as above: ulp level
 
 
 # --------------------------------------------------------------------------- backends
@@ -129,7 +94,7 @@ def test_epoch0_records_are_the_quantities_of_w0(rng):
     for r, alpha in enumerate(tr.alphas):
         w0 = tr.w0[r]
         obj = LinearObjective(X, y, BinaryLoss(alpha, get_penalty("quadratic")))
-        mean, std = logit_moments(w0, y[:, None] * X)
+        mean, std = signed_logit_stats(w0, X, y)
         assert tr.train_loss[r, 0] == pytest.approx(obj.value(w0), rel=1e-12)
         assert tr.train_acc[r, 0] == np.mean(y * (X @ w0) > 0)
         assert tr.test_acc[r, 0] == pytest.approx(population_accuracy(w0, **POP), rel=1e-12)
@@ -242,12 +207,12 @@ def test_gd_far_above_the_bound_diverges(rng):
 
 @pytest.mark.parametrize("s", [2, 5, 17, 60])
 def test_rkc_is_stable_to_beta_and_second_order(s):
-    beta = _rkc_coefficients(s)[4]
+    beta = rkc_coefficients(s)[4]
     assert 0.49 * s**2 < beta < 0.654 * s**2  # -> 0.653 s^2 (damping 2/13) as s grows
 
     def amplification(x):  # one step of y' = -x y from y = 1 with h = 1, for each x
         y0 = np.ones_like(x)
-        return _rkc_step(lambda Y: (x * Y, None), y0, -x * y0, 1.0, s)
+        return rkc_step(lambda Y: (x * Y, None), y0, -x * y0, 1.0, s)
 
     x = np.linspace(0, beta, 2000)
     assert np.all(np.abs(amplification(x)) <= 1 + 1e-12)  # = 1 only at x = 0 (rounding)
@@ -340,7 +305,7 @@ def test_checkpoint_of_another_config_is_refused_unless_restart(tmp_path, rng):
     X, y = _binary(rng)
     ck = tmp_path / "ck.npz"
     _run(X, y, ALPHAS, checkpoint=ck, epochs=50)
-    with pytest.raises(ValueError, match=r"different configuration \(differs in \['eta'\]\)"):
+    with pytest.raises(ValueError, match=r"another configuration \(eta: 0\.1 -> 0\.2\)"):
         _run(X, y, ALPHAS, checkpoint=ck, epochs=50, eta=0.2)
     tr = _run(X, y, ALPHAS, checkpoint=ck, epochs=50, eta=0.2, restart=True)
     assert tr.complete and tr.eta == 0.2
@@ -425,7 +390,7 @@ def test_torch_rejects_a_penalty_it_cannot_differentiate(rng):
 
     X, y = _binary(rng)
     assert _run(X, y, 0.1, reg=Custom(), epochs=3).complete  # numpy takes any Penalty
-    with pytest.raises(ValueError, match="backend='torch' supports reg="):
+    with pytest.raises(ValueError, match="has no torch form"):
         _run(X, y, 0.1, reg=Custom(), epochs=3, backend="torch")
 
 
@@ -449,3 +414,14 @@ def test_flow_matches_gd_in_the_multiclass_quick_setting(rng):
     assert np.isfinite(e_gd) and abs(e_flow - e_gd) < 0.02 * e_gd
     # GD is the flow up to O(eta L) per unit time: 0.4% in the fast initial transient here.
     np.testing.assert_allclose(flow.train_loss, exact.train_loss, rtol=1e-2)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # diverging is the point
+def test_diverging_gd_raises_and_writes_no_checkpoint(tmp_path, rng):
+    X, y = _binary(rng)
+    eta = 50 * max_learning_rate(X, y, 0.1)  # far above the stability bound 2/L
+    ck = tmp_path / "ck.npz"
+    with pytest.warns(StabilityWarning), \
+            pytest.raises(FloatingPointError, match=r"diverged.*alpha=\[0\.1\].*lower eta"):
+        _run(X, y, 0.1, eta=eta, epochs=3000, n_record=50, checkpoint=ck)
+    assert not ck.exists()

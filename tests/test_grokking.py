@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logitreg.dynamics import ACC_ONE, PAPER_FIG5, GrokkingConfig, run_grokking
+from logitreg.grokking import ACC_ONE, PAPER_FIG5, GrokkingConfig, run_grokking
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "simulations" / "grokking.py"
@@ -94,14 +94,93 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(quick, tmp_path, ca
             np.testing.assert_allclose(ours[alpha][key], ref[alpha][key], rtol=1e-12)
 
 
-def test_changed_config_is_refused_unless_restart(tmp_path):
+def test_changed_config_is_refused_unless_restart_with_an_explicit_out(tmp_path, capsys):
     main = _script().main
     args = ["--quick", "--out", str(tmp_path), "--no-progress"]
     assert main([*args, "--epochs", "300"]) == 0
-    with pytest.raises(ValueError, match="different configuration.*--restart"):
-        main([*args, "--epochs", "400"])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert main([*args, "--epochs", "400"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err  # one line
+    assert "another configuration (epochs: 300 -> 400)" in err and "--restart" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert main([*args, "--epochs", "400", "--restart"]) == 0
     assert _runs(tmp_path)[0.1]["epochs"][-1] == 400
+
+
+def test_default_folders_are_one_per_configuration():
+    from logitreg.grokking import default_out_dir
+
+    fig5, quick = GrokkingConfig.preset("fig5"), GrokkingConfig.preset("quick")
+    assert str(default_out_dir(fig5)) == "results/grokking"
+    assert str(default_out_dir(quick, "quick")) == "results/grokking-quick"
+    changed = GrokkingConfig.preset("quick", epochs=400)
+    other = GrokkingConfig.preset("quick", epochs=500)
+    dirs = {default_out_dir(c, "quick") for c in (quick, changed, other)}
+    assert len(dirs) == 3  # never shared by default
+    assert default_out_dir(changed, "quick") == default_out_dir(
+        GrokkingConfig.preset("quick", epochs=400), "quick")  # stable
+
+
+def test_readme_order_keeps_both_results(tmp_path):
+    """README order: the full run, then --quick; neither overwrites the other (here with
+    a smaller "full" run: the same code path, a changed flag instead of the preset)."""
+    cmd = [sys.executable, str(SCRIPT), "--no-progress", "--quick"]
+    first = subprocess.run([*cmd, "--epochs", "500"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+    second = subprocess.run(cmd[:-1] + ["--quick"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    folders = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert len(folders) == 2 and "grokking-quick" in folders
+    for f in folders:
+        assert (tmp_path / "results" / f / "grokking.json").exists()
+
+
+@pytest.mark.filterwarnings("ignore::logitreg.StabilityWarning")
+def test_a_diverging_run_exits_1_naming_eta_and_writes_nothing(tmp_path, capsys):
+    main = _script().main
+    out = tmp_path / "div"
+    assert main(["--quick", "--method", "gd", "--eta", "5", "--epochs", "2000", "--out",
+                 str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "--eta" in err
+    assert not (out / "grokking.json").exists() and not list(out.rglob("*.npz"))
+
+
+@pytest.mark.parametrize(("flags", "names"), [
+    (["--epochs", "-5"], "epochs"), (["--eta", "0"], "eta"), (["--alphas", "1.5"], "alpha"),
+    (["--reg", "foo"], "reg"), (["--device", "tpu"], "device"), (["--seeds", "0"], "--seeds"),
+])
+def test_bad_flags_exit_2_with_one_line_naming_the_parameter(flags, names, tmp_path, capsys):
+    try:
+        rc = _script().main(["--quick", "--out", str(tmp_path), "--no-progress", *flags])
+    except SystemExit as exit_:  # argparse's own exit (usage line + error line)
+        rc = exit_.code
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert names in err.splitlines()[-1] and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_interrupt_exits_130_with_the_resume_command(tmp_path):
+    import signal
+    import time
+
+    args = ["--quick", "--method", "gd", "--epochs", "2000000", "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    # Wait until the progress bar (stderr) shows the loop running, then interrupt it.
+    seen = ""
+    while "epoch" not in seen:
+        seen += proc.stderr.read(1)
+        assert proc.poll() is None, seen
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: python simulations/grokking.py " + " ".join(args) in err
+    assert (tmp_path / "checkpoints" / "seed0.npz").exists()
 
 
 def test_multiclass_quick_groks_and_collapses_onto_the_simplex_vertex(tmp_path):
@@ -112,7 +191,7 @@ def test_multiclass_quick_groks_and_collapses_onto_the_simplex_vertex(tmp_path):
     assert run["final_test_acc"] >= ACC_ONE
     assert run["epoch_test_acc_0.9"] > 2 * run["epoch_train_acc_1.0"]  # delayed generalization
     q_high, _ = run["z_star"]
-    assert run["final_logit_mean"] == pytest.approx(q_high, rel=2e-2)  # ~2.976 (spec 1.4)
+    assert run["final_logit_mean"] == pytest.approx(q_high, rel=2e-2)  # ~2.976, the K = 10 vertex
     assert run["final_train_loss"] == pytest.approx(run["loss_floor"], rel=1e-2)
     assert run["paper"] is None
 

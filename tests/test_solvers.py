@@ -128,3 +128,139 @@ def test_float32_input_gives_the_float64_answer(rng):
     r32 = fit(X.astype(np.float32), y, 0.2)
     # The float32 input is upcast: the only difference is the input's rounding (~6e-8).
     np.testing.assert_allclose(r32.w, r64.w, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------- sample_weight
+
+
+def _weighted_problem(rng, n_classes=2, n=90, d=6):
+    X, y = lr.signal_plus_noise(n, d, n_classes=n_classes, sigma_f=1.0, rng=rng)
+    sw = rng.integers(0, 4, size=n)
+    sw[:n_classes] = 1  # every class keeps a positive weight
+    return X + 0.3, y, sw
+
+
+def test_weighted_objective_is_the_weighted_mean_and_its_gradient_is_exact(rng):
+    X, y, sw = _weighted_problem(rng, n_classes=3)
+    loss = make_loss(0.3, "ls", 3)
+    obj = LinearObjective(X, y, loss, fit_intercept=True, sample_weight=sw)
+    theta = rng.normal(size=obj.size)
+    Z = np.column_stack([X, np.ones(len(X))]) @ theta.reshape(3, -1).T
+    expected = np.sum(sw * loss.value(Z, y)) / np.sum(sw)
+    assert obj.value(theta) == pytest.approx(expected, rel=1e-13)  # rounding of two sums
+    # Central differences, step 1e-6: truncation ~1e-12, rounding ~1e-10 -> atol 1e-8.
+    e = np.eye(obj.size)
+    fd = np.array([(obj.value(theta + 1e-6 * v) - obj.value(theta - 1e-6 * v)) / 2e-6 for v in e])
+    np.testing.assert_allclose(obj.grad(theta), fd, atol=1e-8)
+    fd_h = np.stack([(obj.grad(theta + 1e-6 * v) - obj.grad(theta - 1e-6 * v)) / 2e-6
+                     for v in e], axis=1)
+    np.testing.assert_allclose(obj.hessian(theta), fd_h, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "method, coef_rtol",
+    [
+        ("newton", 1e-8),  # second order, |grad| <= 1e-10 |grad(0)|, condition ~10
+        ("lbfgs", 1e-6),  # stops on its f-reduction test near 1e-9 (measured <= 2e-8)
+        ("cvxpy", 1e-4),  # Clarabel gap 1e-8: the coefficients to ~sqrt(1e-8) (measured 2e-5)
+    ],
+)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_every_method_treats_integer_weights_as_repeated_samples(method, coef_rtol, n_classes,
+                                                                 rng):
+    X, y, sw = _weighted_problem(rng, n_classes=n_classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Clarabel's "optimal_inaccurate": checked below
+        weighted = fit(X, y, 0.3, method=method, fit_intercept=True, sample_weight=sw)
+        repeated = fit(np.repeat(X, sw, axis=0), np.repeat(y, sw), 0.3, method=method,
+                       fit_intercept=True)
+    # The objectives are the same function, so their minima agree to the solver accuracy.
+    assert _relgap(weighted.loss, repeated.loss) <= 1e-8
+    np.testing.assert_allclose(weighted.coef, repeated.coef, rtol=coef_rtol, atol=coef_rtol)
+    np.testing.assert_allclose(weighted.b, repeated.b, rtol=coef_rtol, atol=coef_rtol)
+
+
+@pytest.mark.parametrize("c", [1.0, 0.1, 7.0])
+def test_constant_weights_are_the_unweighted_problem_bit_for_bit(c, rng):
+    X, y, _ = _weighted_problem(rng, n_classes=3)
+    plain = fit(X, y, 0.2, fit_intercept=True)
+    weighted = fit(X, y, 0.2, fit_intercept=True, sample_weight=np.full(len(y), c))
+    np.testing.assert_array_equal(weighted.W, plain.W)
+    np.testing.assert_array_equal(weighted.b, plain.b)
+
+
+def test_weights_act_only_through_their_ratios(rng):
+    X, y, sw = _weighted_problem(rng)
+    a = fit(X, y, 0.2, sample_weight=sw)
+    b = fit(X, y, 0.2, sample_weight=1e3 * sw)
+    # Normalised to mean one, the two problems differ only by rounding of the weights.
+    np.testing.assert_allclose(a.w, b.w, rtol=1e-12, atol=1e-14)
+
+
+def test_zero_weights_drop_their_samples(rng):
+    X, y, sw = _weighted_problem(rng)
+    keep = sw > 0
+    assert not keep.all()
+    a = fit(X, y, 0.2, sample_weight=sw)
+    b = fit(X[keep], y[keep], 0.2, sample_weight=sw[keep])
+    np.testing.assert_array_equal(a.w, b.w)  # literally the same problem
+
+
+def test_max_margin_is_unchanged_by_positive_weights_and_drops_zero_weights(rng):
+    X, y = lr.signal_plus_noise(60, 40, sigma_f=0.3, rng=rng)
+    plain = fit(X, y, 0.0)
+    assert plain.separable
+    weighted = fit(X, y, 0.0, sample_weight=rng.uniform(0.5, 2.0, size=60))
+    np.testing.assert_array_equal(weighted.w, plain.w)  # hard margin: weights play no role
+    sw = np.ones(60)
+    sw[:20] = 0.0
+    dropped = fit(X, y, 0.0, sample_weight=sw)
+    np.testing.assert_array_equal(dropped.w, fit(X[20:], y[20:], 0.0).w)
+
+
+@pytest.mark.parametrize(
+    "sample_weight, match",
+    [
+        (np.ones(59), r"sample_weight must have shape \(n_samples,\) = \(60,\); got "
+                      r"sample_weight.shape=\(59,\)"),
+        (np.ones((60, 2)), r"sample_weight.shape=\(60, 2\)"),
+        (np.r_[-1.0, np.ones(59)], r"finite and >= 0; got sample_weight\[0\]=-1.0"),
+        (np.r_[np.ones(59), np.nan], r"finite and >= 0; got sample_weight\[59\]=nan"),
+        (np.zeros(60), "sample_weight must have at least one positive weight"),
+        (["a"] * 60, "sample_weight must be an array of non-negative numbers"),
+    ],
+)
+def test_invalid_sample_weight_raises_naming_it(sample_weight, match, rng):
+    X, y = lr.signal_plus_noise(60, 4, rng=rng)
+    with pytest.raises(ValueError, match=match):
+        fit(X, y, 0.1, sample_weight=sample_weight)
+
+
+def test_a_class_without_weight_is_refused(rng):
+    X, y = lr.signal_plus_noise(60, 4, n_classes=3, rng=rng)
+    with pytest.raises(ValueError, match=r"positive total weight; got zero weight for "
+                                         r"classes \[2\] of \[0, 1, 2\]"):
+        fit(X, y, 0.1, sample_weight=(y != 2).astype(float))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_weights_equal_repeats_when_d_exceeds_n_the_minimum_norm_minimiser(n_classes, rng):
+    """d > N: the minimisers form an affine set; both fits return its minimum-norm point.
+
+    The repeated design has dependent rows (rank N' < its N rows), so it is reduced to its
+    rank; with an intercept (w, b) is the minimum-norm pair. Only then do the two fits agree
+    off the training points too.
+    """
+    X, y = lr.signal_plus_noise(12, 30, n_classes=n_classes, rng=rng)
+    sw = np.r_[np.ones(n_classes), rng.integers(0, 4, size=12 - n_classes)].astype(int)
+    weighted = fit(X, y, 0.1, fit_intercept=True, sample_weight=sw)
+    repeated = fit(np.repeat(X, sw, axis=0), np.repeat(y, sw), 0.1, fit_intercept=True)
+    # Newton to |grad| <= 1e-10 |grad(0)| on well-conditioned (N', N') systems.
+    np.testing.assert_allclose(weighted.coef, repeated.coef, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(weighted.b, repeated.b, rtol=1e-8, atol=1e-10)
+    # Minimum norm: (w, b) lies in the row space of [X, 1] restricted to weighted samples.
+    keep = sw > 0
+    Xa = np.column_stack([X[keep], np.ones(keep.sum())])
+    theta = np.column_stack([np.atleast_2d(weighted.coef), np.atleast_1d(weighted.b)])
+    P = np.linalg.pinv(Xa) @ Xa  # projector onto that row space
+    np.testing.assert_allclose(theta @ P, theta, atol=1e-10)

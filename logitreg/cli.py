@@ -1,0 +1,64 @@
+"""One mapping from a command's errors to one line on stderr and an exit status.
+
+Every command-line entry point (``simulations/*.py``, ``python -m deep.*``) runs its job
+through :func:`run_command`, so the same failure gives the same exit status everywhere:
+
+* 2: bad input or a bad file (``ValueError``, ``FileNotFoundError``);
+* 1: a diverged run (``FloatingPointError``) or a numerical failure (``RuntimeError``);
+* 130: an interrupt (``KeyboardInterrupt``); the message says how to resume.
+
+The library raises those exceptions with messages that name the parameter (or file), the
+value and what was expected; ``flags`` tells how a library exception maps to the flag the
+user should change.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "run_command"]
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def run_command(prog: str, job, *, diverged_flag: str | None = None, failed_flag: str | None = None,
+                resume: str | None = None) -> int:
+    """Run ``job()`` and map its exceptions to an exit status and one line on stderr.
+
+    Parameters
+    ----------
+    prog : str
+        The command's name, the prefix of every message.
+    job : callable
+        Returns the exit status (``None`` means 0).
+    diverged_flag, failed_flag : str, optional
+        The flag(s) to change after a ``FloatingPointError`` (e.g. ``"--eta"``) or a
+        ``RuntimeError`` (e.g. ``"--rtol or --method gd"``), added to the message.
+    resume : str, optional
+        The command that continues an interrupted run, printed on ``KeyboardInterrupt``.
+
+    Returns
+    -------
+    int
+        0 (or ``job``'s status), or 2, 1, 130 as in the module docstring.
+    """
+    try:
+        return job() or 0
+    except (ValueError, FileNotFoundError) as err:
+        _say(prog, err)
+        return EXIT_BAD_INPUT
+    except (FloatingPointError, RuntimeError) as err:
+        flag = diverged_flag if isinstance(err, FloatingPointError) else failed_flag
+        _say(prog, f"{err}{f' (change {flag})' if flag else ''}; no result was written")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the progress bar's line
+        _say(prog, "interrupted" + (f"; resume with: {resume}" if resume else ""))
+        return EXIT_INTERRUPTED
+
+
+def _say(prog: str, message) -> None:
+    line = " ".join(str(message).split())  # one line, whatever the message holds
+    print(f"{prog}: error: {line}", file=sys.stderr)

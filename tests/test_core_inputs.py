@@ -1,0 +1,110 @@
+"""Bad input to the core gets a ValueError naming the parameter, never silent garbage;
+damaged checkpoints are refused by name and left untouched."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import logitreg as lr
+from logitreg.dynamics import gd
+
+ROOT = Path(__file__).resolve().parents[1]
+GAUSS = {"mu_f": 1.0, "sigma_f": 0.5, "sigma_n": 1.0}
+
+
+@pytest.mark.parametrize("fn", [lr.population_accuracy, lr.population_ce])
+@pytest.mark.parametrize(("change", "name"), [
+    ({"w": [np.nan, 1.0]}, "w"), ({"w": [1.0, np.inf]}, "w"),
+    ({"sigma_f": np.nan}, "sigma_f"), ({"sigma_n": -1.0}, "sigma_n"),
+    ({"mu_f": "1"}, "mu_f"), ({"mu_f": np.inf}, "mu_f"),
+])
+def test_population_metrics_reject_non_finite_or_negative_parameters(fn, change, name):
+    kw = {"w": [1.0, 0.5], **GAUSS, **change}
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        fn(**kw)
+
+
+def test_population_accuracy_is_unchanged_on_valid_input():
+    # Phi(w1 mu / sqrt(sf^2 w1^2 + sn^2 |w_perp|^2)) = Phi(1 / sqrt(0.25 + 0.25))
+    from scipy.special import ndtr
+
+    assert lr.population_accuracy([1.0, 0.5], **GAUSS) == pytest.approx(ndtr(1 / np.sqrt(0.5)))
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: lr.z_star(0.1, n_classes=1), "n_classes must be >= 2"),
+    (lambda: lr.accuracy_from_cosine(1.5, **GAUSS), "rho must lie in"),
+    (lambda: lr.accuracy_from_cosine(np.nan, **GAUSS), "rho must be finite"),
+    (lambda: lr.asymptotic_accuracy(0.5, mu_f=1.0, sigma_f=0.0), "sigma_f must be > 0"),
+    (lambda: lr.asymptotic_C2(0.5, mu_f=-1.0, sigma_f=1.0), "mu_f must be finite and >= 0"),
+    (lambda: lr.asymptotic_cosine(0.5, mu_f=1.0, sigma_f=1.0, sigma_n=0.0), "sigma_n must"),
+])
+def test_theory_functions_name_the_bad_parameter(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ------------------------------------------------------------------ damaged checkpoints
+
+
+def _fresh_checkpoint(path, rng):
+    X, y = lr.signal_plus_noise(40, 10, mu_f=0.1, sigma_f=0.0, sigma_n=1.0, rng=rng)
+    gd(X, y, [0.0, 0.1], epochs=30, n_record=10, rng=np.random.default_rng(0),
+       checkpoint=path, progress=False)
+    return X, y
+
+
+def _damage(kind, path: Path, other: Path):
+    data = path.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "random":
+        path.write_bytes(np.random.default_rng(1).bytes(len(data)))
+    elif kind == "json":
+        path.write_text(json.dumps({"config": {}}))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "foreign":  # a valid .npz of something else
+        np.savez(other, a=np.arange(3))
+        path.write_bytes(other.read_bytes())
+
+
+@pytest.mark.parametrize("kind", ["truncated", "random", "json", "empty", "foreign"])
+def test_a_damaged_gd_checkpoint_is_refused_by_name_and_left_untouched(kind, tmp_path, rng):
+    ck = tmp_path / "ck.npz"
+    X, y = _fresh_checkpoint(ck, rng)
+    _damage(kind, ck, tmp_path / "other.npz")
+    before = ck.read_bytes()
+    with pytest.raises(ValueError, match=r"ck\.npz.*(not a readable checkpoint|restart)"):
+        gd(X, y, [0.0, 0.1], epochs=30, n_record=10, rng=np.random.default_rng(0),
+           checkpoint=ck, progress=False)
+    assert ck.read_bytes() == before
+
+
+def test_the_grokking_command_maps_a_damaged_checkpoint_to_exit_2(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("g", ROOT / "simulations" / "grokking.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["--quick", "--epochs", "300", "--out", str(tmp_path), "--no-progress",
+            "--stop-at-epoch", "100"]
+    assert script.main(args) == 0
+    ck = tmp_path / "checkpoints" / "seed0.npz"
+    ck.write_bytes(ck.read_bytes()[:100])
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert script.main(args[:-2]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "seed0.npz" in err and "\n" not in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_gd_refuses_data_whose_curvature_overflows_and_rescales_moderately_large_data(rng):
+    X, y = lr.signal_plus_noise(40, 10, mu_f=1.0, sigma_f=0.0, sigma_n=1.0, rng=rng)
+    with pytest.raises(ValueError, match=r"X is too large to train on \(max \|x\| = 1e\+200"):
+        gd(1e200 * X / np.abs(X).max(), y, 0.1, epochs=5, progress=False)
+    # 1e120 is representable after rescaling: the bound scales as 1/scale^2 exactly.
+    small = lr.max_learning_rate(X, y, 0.1)
+    assert lr.max_learning_rate(1e120 * X, y, 0.1) == pytest.approx(small * 1e-240, rel=1e-10)
