@@ -1,15 +1,20 @@
 """deep: soft-label CNN training (label smoothing, Mixup, CutMix, VarMixup, logit penalty).
 
 GPU-first, CPU-capable, resumable. Commands: ``python -m deep.train``, ``python -m deep.vae``
-and ``python -m deep.summary`` (mean ± std over seeds); see docs/deep.md. This package needs
-only PyTorch, torchvision, NumPy, SciPy, scikit-learn and tqdm: it never imports ``logitreg``
-(and so never cvxpy).
+and ``python -m deep.summary`` (mean ± std over seeds); see docs/deep.md.
 
-Modules: ``config`` (frozen run configs and their CLI), ``data`` (on-device data sets and
-augmentation), ``models``, ``mixing`` (every regularizer as ``sample_params`` + ``apply``),
-``losses`` (soft-target CE and the logit penalty), ``vae``, ``calibration`` (ECE),
-``train``, ``summary``, ``geometry`` (representation-space measurements), ``attacks``
-(FGSM, PGD).
+``deep`` builds on the core package ``logitreg`` (imports flow one way: ``deep`` ->
+``logitreg``, never back) and keeps one home per concept there: the training loss and its
+logit penalties (``logitreg.torch_losses``, ``logitreg.losses``), the simplex class means of
+the synthetic data (``logitreg.data``), and atomic run files, provenance, the refusal to
+resume under a changed config and the mean ± std over seeds (``logitreg.io``). The core
+loads sympy only for a sympy ``--logit-penalty``, and never loads cvxpy here.
+
+Modules: ``config`` (frozen run configs and their CLI, data-set metadata), ``data``
+(on-device data sets and augmentation), ``models``, ``mixing`` (every regularizer as
+``sample_params`` + ``apply``), ``losses`` (soft targets and the core's loss with the
+``--logit-penalty``), ``vae``, ``calibration`` (ECE), ``train``, ``summary``, ``geometry``
+(representation-space measurements), ``attacks`` (FGSM, PGD).
 """
 
 __all__ = ["attacks", "calibration", "config", "data", "geometry", "losses", "mixing", "models",

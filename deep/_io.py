@@ -1,52 +1,35 @@
-"""Atomic file writes, run directories and run metadata: a crash never leaves a half-written
-file behind, and a run directory can always be resumed from its last checkpoint."""
+"""Run directories and their files, on top of :mod:`logitreg.io`.
+
+Every file of a run is written atomically by ``logitreg.io.atomic_write`` (temp file in the
+same folder, fsync, ``os.replace``; readable by group and others as the umask allows): a
+crash never leaves a half-written file behind, and a run directory can always be resumed
+from its last checkpoint. JSON goes through ``logitreg.io.save_json`` (NaN and infinity
+become ``null``), provenance is ``logitreg.io.provenance()``, and a resume under changed
+options is refused by ``logitreg.io.check_same_config``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["append_metrics", "atomic_write_bytes", "atomic_write_json", "atomic_torch_save",
-           "check_finite_loss", "git_hash", "load_torch", "machine_name", "open_run_dir"]
+from logitreg.io import atomic_write, check_same_config, to_jsonable
 
+from .config import flag, numeric_fields
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: write a temp file in the same folder, then
-    ``os.replace`` it (atomic on POSIX and Windows when both lie on one file system)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically write ``obj`` as indented JSON."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+__all__ = ["append_metrics", "atomic_torch_save", "check_finite_loss", "load_torch",
+           "machine_name", "open_run_dir", "read_config"]
 
 
 def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
-    """Atomically ``torch.save`` ``obj``: serialise to memory first, then write and rename."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    """Atomically ``torch.save`` ``obj`` to ``path`` (through ``logitreg.io.atomic_write``)."""
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def load_torch(path: str | os.PathLike) -> Any:
@@ -54,25 +37,44 @@ def load_torch(path: str | os.PathLike) -> Any:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def open_run_dir(cfg: Any, may_change: frozenset[str]) -> tuple[Path, dict | None]:
+def read_config(run_dir: str | os.PathLike, cls: type) -> dict:
+    """The resolved config saved in ``run_dir/config.json``, as a dict.
+
+    Fields of the config class ``cls`` that the file lacks (added to ``cls`` after the run
+    was written) get their defaults, which reproduce what the older code did: such a run
+    can still be resumed and summarised with the runs written since.
+    """
+    saved = json.loads((Path(run_dir) / "config.json").read_text())["config"]
+    missing = {f.name: f.default for f in dataclasses.fields(cls) if f.name not in saved}
+    return {**missing, **saved}
+
+
+def open_run_dir(cfg: Any) -> tuple[Path, dict | None]:
     """Create the run directory ``cfg.out_dir / cfg.run_name``, or reopen it on ``cfg.resume``.
 
     A new run refuses a directory that already holds ``checkpoint.pt``. A resumed run needs
     that checkpoint and the ``config.json`` of the original run, whose options must equal
-    ``cfg``'s except for the fields in ``may_change`` (those that do not change the numbers).
+    ``cfg``'s except for the fields that do not change the numbers (those marked
+    ``steers``; see :func:`deep.config.numeric_fields`).
 
     Parameters
     ----------
-    cfg : dataclass with ``out_dir``, ``run_name`` and ``resume`` fields
+    cfg : deep.config.RunConfig
         A resolved run config.
-    may_change : frozenset of str
-        Field names that may differ between a run and its resumption.
 
     Returns
     -------
     run : Path
     checkpoint : dict or None
         The loaded checkpoint when resuming, else None.
+
+    Raises
+    ------
+    ValueError
+        A new run in a directory with a checkpoint, or a resume with changed options (the
+        message names every changed flag with its old and new value).
+    FileNotFoundError
+        A resume without the checkpoint or ``config.json``.
     """
     run = Path(cfg.out_dir) / cfg.run_name
     ckpt_path = run / "checkpoint.pt"
@@ -90,15 +92,16 @@ def open_run_dir(cfg: Any, may_change: frozenset[str]) -> tuple[Path, dict | Non
             f"--resume: {missing[0]} does not exist: expected the run directory of an earlier "
             "run of the same command (check --out-dir and --run-name)"
         )
-    saved = json.loads((run / "config.json").read_text())["config"]
-    now = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as saved
-    changed = sorted(k for k in now if k not in may_change and saved.get(k) != now[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
-        raise ValueError(
-            f"--resume: the run in {run} was started with different settings ({diffs}): "
-            "expected the same options as the original run"
-        )
+    cls = type(cfg)
+    numeric = set(numeric_fields(cls))
+    may_change = [flag(f.name) for f in dataclasses.fields(cls) if f.name not in numeric]
+    check_same_config(
+        {flag(k): v for k, v in read_config(run, cls).items()},
+        {flag(k): v for k, v in dataclasses.asdict(cfg).items()},
+        where=f"--resume: {run}", may_change=may_change,
+        hint=f"expected the same options as the original run (only {', '.join(may_change)} "
+             "may change), or another --run-name / --out-dir for a new run",
+    )
     return run, load_torch(ckpt_path)
 
 
@@ -108,14 +111,16 @@ def append_metrics(path: str | os.PathLike, record: dict, keep_epochs: int | Non
 
     With ``keep_epochs``, lines whose ``"epoch"`` is past it are dropped first: a resumed run
     forgets the epochs its checkpoint does not hold. An empty ``record`` appends nothing.
+    Non-finite numbers are written as ``null`` (as by ``logitreg.io.save_json``).
     """
     path = Path(path)
     lines = path.read_text().splitlines() if path.exists() else []
     if keep_epochs is not None:
         lines = [ln for ln in lines if json.loads(ln)["epoch"] <= keep_epochs]
     if record:
-        lines.append(json.dumps(record))
-    atomic_write_bytes(path, "".join(ln + "\n" for ln in lines).encode())
+        lines.append(json.dumps(to_jsonable(record), allow_nan=False))
+    text = "".join(ln + "\n" for ln in lines).encode()
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def check_finite_loss(loss: float, epoch: int, run: Path, lr: float) -> None:
@@ -132,24 +137,6 @@ def check_finite_loss(loss: float, epoch: int, run: Path, lr: float) -> None:
             f"training diverged in epoch {epoch}: mean training loss {loss}; {kept}: expected "
             f"a finite loss, so try a smaller --lr (it was {lr:g}) in a new run"
         )
-
-
-def git_hash() -> str | None:
-    """The current commit of the source tree (``+dirty`` if it has local changes), or None."""
-    here = Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
-        )
-        if rev.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, timeout=10,
-        )
-        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def machine_name(device: torch.device) -> str:

@@ -14,14 +14,15 @@ respect to the images only, so parameter gradients are neither computed nor touc
     onto the eps-box and [0, 1] (Madry et al. 2018).
 ``attack_scores``
     Clean accuracy, robust accuracy and the attack success rate (the fraction of correctly
-    classified samples the attack flips, the representation-space paper's metric).
+    classified samples the attack flips; Park, Kim & Lee 2024, Table 2).
 
 The update order is torchattacks' (v3.5), which the tests compare against; unlike it, the
 random start here comes from a generator you pass, not the global RNG.
 
-Settings used by the papers (digests): the representation-space paper's weak PGD is
-7 steps of 0.2/255 with eps = 0.4/255 (ImageNet); the VarMixup paper's v1 follows Mixup
-Inference, PGD-10 with eps = 8/255 and step 2/255.
+Settings used by the papers: Park, Kim & Lee (2024, Table 2 of v2) use a weak PGD of
+7 steps of 0.2/255 with eps = 0.4/255 (ImageNet); the first version of Mangla et al.
+(2020) builds on Mixup Inference (Pang et al. 2020), whose protocol is PGD-10 with
+eps = 8/255 and step 2/255.
 """
 
 from __future__ import annotations

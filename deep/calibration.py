@@ -8,14 +8,14 @@ to the first bin). Everything stays on the device; nothing synchronises with the
     ``ECE = sum_m |B_m|/N |acc(B_m) - conf(B_m)|`` (Guo et al. 2017, Eq. 3).
 ``overconfidence_error``
     ``OE = sum_m |B_m|/N conf(B_m) max(conf(B_m) - acc(B_m), 0)`` (Thulasidasan et al.
-    2019, "On Mixup Training"); VarMixup digest section 2.3.
+    2019, "On Mixup Training").
 ``reliability_bins``
     Per-bin counts, mean confidence and accuracy: the data of a reliability diagram.
 ``calibration_metrics``
     ECE, OE and mean confidence from a single binning (what training reports).
 
-The number of bins is not stated by the papers; 15 is Guo et al.'s choice and the
-representation-space digest suggests reporting 10 as well.
+The number of bins is not stated by the papers we follow (Park, Kim & Lee 2024; Mangla et
+al. 2021); 15 is Guo et al.'s choice, and 10 is also common.
 """
 
 from __future__ import annotations
@@ -79,8 +79,7 @@ def calibration_metrics(logits: torch.Tensor, labels: torch.Tensor, n_bins: int 
     ----------
     Guo, Pleiss, Sun & Weinberger (2017), "On Calibration of Modern Neural Networks", Eq. 3;
     Thulasidasan, Chennupati, Bilmes, Bhattacharya & Michalak (2019), "On Mixup Training:
-    Improved Calibration and Predictive Uncertainty for Deep Neural Networks";
-    VarMixup digest section 2.3.
+    Improved Calibration and Predictive Uncertainty for Deep Neural Networks".
     """
     b = reliability_bins(logits, labels, n_bins)
     weight = b["count"] / max(len(labels), 1)  # |B_m| / N

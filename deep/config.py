@@ -5,9 +5,17 @@ Every field is one command-line flag (``dataset_root`` -> ``--dataset-root``; bo
 whose default is ``None`` is resolved from the dataset, model or device by ``resolved()``;
 the *resolved* config is what a run saves in ``config.json``.
 
+A field marked ``steers`` (the run directory, resuming, the progress bar, thread count,
+compilation) says where a run is written or how it is carried out, not what it computes:
+it may change when a run is resumed, and ``deep.summary`` does not count it as part of a
+run's setting. :func:`numeric_fields` lists the others.
+
 Validation happens here, at the public boundary, and only here: a bad value raises a
 ``ValueError`` (``TypeError`` for a wrong type) that names the flag, the value and what was
 expected; the CLIs turn it into an ``argparse`` error (exit status 2).
+
+This module imports neither ``deep.data`` nor torch: the data-set metadata that resolving a
+config needs (:data:`DATASET_INFO`) lives here, and ``deep.data`` imports it from here.
 """
 
 from __future__ import annotations
@@ -18,19 +26,23 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 __all__ = [
     "DATASETS",
+    "DATASET_INFO",
     "MODELS",
     "REGS",
     "DataConfig",
+    "DatasetInfo",
+    "RunConfig",
     "TrainConfig",
     "VAEConfig",
     "build_parser",
     "config_from_args",
     "derive_seeds",
     "flag",
+    "numeric_fields",
     "run_command",
 ]
 
@@ -39,15 +51,55 @@ MODELS = ("cnn", "resnet18", "preact_resnet18")
 REGS = ("none", "ls", "mixup", "cutmix", "varmixup", "logit_penalty")
 
 # Documented defaults for choices the papers leave open (docs/deep.md, "Defaults").
-DEFAULT_LS_EPS = 0.1  # Szegedy et al. 2016; representation-space digest section 1 [DERIVED]
-DEFAULT_LOGIT_ALPHA = 0.01  # K = 10 vertex has p_c = 0.916, close to LS eps = 0.1 (p_c = 0.91)
+# LS eps = 0.1: Szegedy et al. 2016; Park, Kim & Lee 2024 do not state theirs (our choice).
+DEFAULT_LS_EPS = 0.1
+# K = 10 vertex of f = |z|^2 (Beck, Bar-Sinai & Levi 2026, Eq. 21) has softmax confidence
+# p_c = 0.916, close to LS eps = 0.1 (p_c = 0.91).
+DEFAULT_LOGIT_ALPHA = 0.01
+DEFAULT_LOGIT_PENALTY = "quadratic"
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
 DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64}
 
 
-def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
-    """A dataclass field carrying its ``--help`` line (and choices) as metadata."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+class DatasetInfo(NamedTuple):
+    """Metadata of a ``--dataset`` choice, known before any file is read."""
+
+    channels: int
+    side: int  # native image side in pixels (digits, synthetic: configurable)
+    num_classes: int
+    crop: bool  # random crop by default
+    hflip: bool  # horizontal flips by default: only where the label is mirror-invariant
+
+
+DATASET_INFO: dict[str, DatasetInfo] = {
+    "digits": DatasetInfo(1, 8, 10, crop=True, hflip=False),
+    # Augmentation would move a sample off the template subspace (Beck, Bar-Sinai & Levi
+    # 2026, Eq. 8).
+    "synthetic": DatasetInfo(3, 32, 10, crop=False, hflip=False),
+    "mnist": DatasetInfo(1, 28, 10, crop=True, hflip=False),
+    "fashion-mnist": DatasetInfo(1, 28, 10, crop=True, hflip=True),
+    "cifar10": DatasetInfo(3, 32, 10, crop=True, hflip=True),
+    "cifar100": DatasetInfo(3, 32, 100, crop=True, hflip=True),
+    "svhn": DatasetInfo(3, 32, 10, crop=True, hflip=False),
+}
+
+
+def _f(default: Any, help: str, choices: tuple | None = None, *, steers: bool = False) -> Any:
+    """A dataclass field carrying its ``--help`` line (and choices) as metadata.
+
+    ``steers=True`` marks a field that does not change a run's numbers (see the module
+    docstring); it may differ between a run and its ``--resume``.
+    """
+    return field(default=default, metadata={"help": help, "choices": choices, "steers": steers})
+
+
+def numeric_fields(cls: type) -> tuple[str, ...]:
+    """The fields of config class ``cls`` that can change a run's numbers, in field order.
+
+    Every other field is marked ``steers``: it may change on ``--resume``, and runs that
+    differ only in it are one setting for ``deep.summary`` (which also pools the ``seed``).
+    """
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("steers"))
 
 
 def flag(name: str) -> str:
@@ -126,7 +178,8 @@ class DataConfig:
 
     dataset: str = _f("digits", "data set; digits and synthetic need no files", DATASETS)
     data_root: str = _f("data", "folder holding the torchvision data sets (mnist ... svhn)")
-    download: bool = _f(False, "download a missing torchvision data set into --data-root")
+    download: bool = _f(False, "download a missing torchvision data set into --data-root",
+                        steers=True)
     verify_checksums: bool = _f(
         True, "check the md5 of CIFAR/SVHN files as torchvision does (MNIST has none)"
     )
@@ -177,7 +230,71 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig(DataConfig):
+class RunConfig(DataConfig):
+    """What every command's run shares: the data options, and the system fields (device,
+    threads, seed, run directory, resuming, time-boxing, progress bar).
+
+    Subclasses add their own fields, validate them in ``_validate`` and resolve their
+    ``None`` defaults in ``_resolve``; ``_default_run_name`` names the run directory.
+    """
+
+    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
+    threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)",
+                             steers=True)
+    seed: int = _f(
+        0, "seed of every random stream of the run (initialisation, shuffling, augmentation, "
+        "mixing, VAE noise); the seed derived for each stream is saved in config.json"
+    )
+    out_dir: str = _f("runs", "parent folder of run directories", steers=True)
+    run_name: str | None = _f(
+        None, "run directory name (default: dataset-model-reg-seedN for python -m deep.train, "
+        "vae-dataset-zD-seedN for python -m deep.vae)", steers=True
+    )
+    resume: bool = _f(False, "continue the run in the run directory from its last checkpoint",
+                      steers=True)
+    stop_after: int | None = _f(
+        None, "stop after this many epochs in total (time-boxing; --resume continues)",
+        steers=True
+    )
+    progress: bool = _f(True, "show a progress bar (one tick per step)", steers=True)
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        self._validate_data()
+        self._validate()
+        _check_range(self, "threads", 1, what="a positive thread count")
+        _check_range(self, "stop_after", 1, what="at least 1 epoch")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(
+                f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"
+            )
+
+    def _validate(self) -> None:
+        """Checks of the subclass's own fields (called by ``__post_init__``)."""
+
+    def _resolve(self, device: str) -> dict[str, Any]:
+        """Resolved values of the subclass's own ``None``/``auto`` fields on ``device``."""
+        return {}
+
+    def _default_run_name(self) -> str:
+        raise NotImplementedError
+
+    def resolved(self, cuda_available: bool) -> RunConfig:
+        """Fill every ``None``/``auto`` default (a config of the same class); the result is
+        what a run records."""
+        device = self.device
+        if device == "auto":
+            device = "cuda" if cuda_available else "cpu"
+        if device.startswith("cuda") and not cuda_available:
+            raise ValueError(f"--device={self.device} but CUDA is not available: expected "
+                             "--device cpu or auto")
+        return dataclasses.replace(self, device=device,
+                                   run_name=self.run_name or self._default_run_name(),
+                                   **self._resolve(device))
+
+
+@dataclass(frozen=True)
+class TrainConfig(RunConfig):
     """Everything that defines a training run (``python -m deep.train``).
 
     ``None`` defaults are resolved by :meth:`resolved` (dataset-, model- or device-specific).
@@ -199,8 +316,14 @@ class TrainConfig(DataConfig):
     mix_alpha: float = _f(1.0, "mixing lambda ~ Beta(alpha, alpha) for mixup/cutmix/varmixup")
     mix_prob: float = _f(1.0, "probability that a batch is mixed (mixup/cutmix/varmixup)")
     logit_alpha: float | None = _f(
-        None, f"logit penalty weight: loss = (1-alpha) CE + alpha |z|^2, alpha in [0, 1) "
-        f"(default: {DEFAULT_LOGIT_ALPHA} for --reg logit_penalty, else 0)"
+        None, f"logit penalty weight: loss = (1-alpha) CE + alpha f(z), alpha in [0, 1), f "
+        f"set by --logit-penalty (default: {DEFAULT_LOGIT_ALPHA} for --reg logit_penalty, "
+        "else 0)"
+    )
+    logit_penalty: str = _f(
+        DEFAULT_LOGIT_PENALTY, "logit penalty f for --reg logit_penalty: quadratic (|z|^2), "
+        "ls (logsumexp(z) - mean(z), Eq. 7) or a sympy expression in z applied per logit, "
+        "e.g. 'log(cosh(z))'"
     )
     vae_checkpoint: str | None = _f(
         None, "varmixup: VAE checkpoint (vae.pt) written by python -m deep.vae"
@@ -234,26 +357,14 @@ class TrainConfig(DataConfig):
     hflip: bool | None = _f(
         None, "random horizontal flips (default: on for fashion-mnist, cifar10/100 only)"
     )
-    # --- system
-    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
+    # --- system (besides RunConfig's)
     precision: str = _f(
         "auto", "autocast precision (auto: bf16 on cuda, fp32 on cpu)", ("auto", "fp32", "bf16")
     )
     channels_last: bool | None = _f(None, "channels_last memory format (default: on for cuda)")
-    compile: bool = _f(False, "torch.compile the model (first step compiles)")
-    threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)")
-    seed: int = _f(0, "training seed: init, shuffling, augmentation and mixing")
-    out_dir: str = _f("runs", "parent folder of run directories")
-    run_name: str | None = _f(None, "run directory name (default: dataset-model-reg-seedN)")
-    resume: bool = _f(False, "continue the run in the run directory from its last checkpoint")
-    stop_after: int | None = _f(
-        None, "stop after this many epochs in total (time-boxing; --resume continues)"
-    )
-    progress: bool = _f(True, "show a progress bar (one tick per step)")
+    compile: bool = _f(False, "torch.compile the model (first step compiles)", steers=True)
 
-    def __post_init__(self) -> None:
-        _check_types(self)
-        self._validate_data()
+    def _validate(self) -> None:
         _check_range(self, "width", 1, what="a positive channel count")
         _check_range(self, "feature_dim", 1, what="a positive feature size")
         _check_range(self, "ls_eps", 0.0, 1.0, hi_open=True,
@@ -267,6 +378,9 @@ class TrainConfig(DataConfig):
             raise ValueError(
                 "--logit-alpha=0.0 with --reg logit_penalty is plain CE: expected 0 < alpha < 1"
             )
+        from .losses import resolve_logit_penalty  # local: torch and logitreg, on demand
+
+        resolve_logit_penalty(self.logit_penalty)  # raises ValueError naming the flag
         _check_range(self, "varmix_clean_frac", 0.0, 1.0, hi_open=True,
                      what="a fraction with 0 <= f < 1")
         if self.reg == "varmixup" and not self.vae_checkpoint:
@@ -288,39 +402,29 @@ class TrainConfig(DataConfig):
             )
         _check_range(self, "lr_gamma", 0.0, lo_open=True, what="a positive factor")
         _check_range(self, "crop_pad", 0, what="a non-negative padding in pixels")
-        _check_range(self, "threads", 1, what="a positive thread count")
-        _check_range(self, "stop_after", 1, what="at least 1 epoch")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(
-                f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"
-            )
         if self.nesterov and self.optimizer != "sgd":
             raise ValueError("--nesterov applies to --optimizer sgd only; got --optimizer "
                              + self.optimizer)
 
-    def resolved(self, cuda_available: bool) -> TrainConfig:
-        """Fill every ``None``/``auto`` default; the result is what a run records."""
-        from .data import DATASET_INFO  # local: keeps this module free of data imports
+    def _default_run_name(self) -> str:
+        return f"{self.dataset}-{self.model}-{self.reg}-seed{self.seed}"
 
+    def _resolve(self, device: str) -> dict[str, Any]:
         info = DATASET_INFO[self.dataset]
         side = self.digits_size if self.dataset == "digits" else (
             self.synthetic_shape[1] if self.dataset == "synthetic" else info.side
         )
-        device = self.device
-        if device == "auto":
-            device = "cuda" if cuda_available else "cpu"
-        if device.startswith("cuda") and not cuda_available:
-            raise ValueError(f"--device={self.device} but CUDA is not available: expected "
-                             "--device cpu or auto")
         on_cuda = device.startswith("cuda")
-        return dataclasses.replace(
-            self,
-            device=device,
+        logit_alpha = self.logit_alpha if self.logit_alpha is not None else (
+            DEFAULT_LOGIT_ALPHA if self.reg == "logit_penalty" else 0.0)
+        return dict(
             width=self.width if self.width is not None else DEFAULT_WIDTH[self.model],
             ls_eps=self.ls_eps if self.ls_eps is not None else (
                 DEFAULT_LS_EPS if self.reg == "ls" else 0.0),
-            logit_alpha=self.logit_alpha if self.logit_alpha is not None else (
-                DEFAULT_LOGIT_ALPHA if self.reg == "logit_penalty" else 0.0),
+            logit_alpha=logit_alpha,
+            # Without the penalty (alpha = 0) f does not enter the loss: record the default,
+            # so that such runs form one setting whatever --logit-penalty said.
+            logit_penalty=self.logit_penalty if logit_alpha > 0 else DEFAULT_LOGIT_PENALTY,
             lr=self.lr if self.lr is not None else DEFAULT_LR[self.optimizer],
             crop_pad=self.crop_pad if self.crop_pad is not None else (
                 side // 8 if info.crop else 0),
@@ -328,13 +432,12 @@ class TrainConfig(DataConfig):
             precision=self.precision if self.precision != "auto" else (
                 "bf16" if on_cuda else "fp32"),
             channels_last=self.channels_last if self.channels_last is not None else on_cuda,
-            run_name=self.run_name or f"{self.dataset}-{self.model}-{self.reg}-seed{self.seed}",
             vae_checkpoint=self.vae_checkpoint if self.reg == "varmixup" else None,
         )
 
 
 @dataclass(frozen=True)
-class VAEConfig(DataConfig):
+class VAEConfig(RunConfig):
     """A convolutional VAE for VarMixup (``python -m deep.vae``)."""
 
     latent_dim: int = _f(32, "latent size")
@@ -343,43 +446,17 @@ class VAEConfig(DataConfig):
     epochs: int = _f(30, "training epochs")
     batch_size: int = _f(128, "batch size in images")
     lr: float = _f(1e-3, "Adam learning rate")
-    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
-    threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)")
-    seed: int = _f(0, "seed of init, shuffling and the reparameterisation noise")
-    out_dir: str = _f("runs", "parent folder of run directories")
-    run_name: str | None = _f(None, "run directory name (default: vae-dataset-zD-seedN)")
-    resume: bool = _f(False, "continue the run in the run directory from its last checkpoint")
-    stop_after: int | None = _f(
-        None, "stop after this many epochs in total (time-boxing; --resume continues)"
-    )
-    progress: bool = _f(True, "show a progress bar (one tick per step)")
 
-    def __post_init__(self) -> None:
-        _check_types(self)
-        self._validate_data()
+    def _validate(self) -> None:
         _check_range(self, "latent_dim", 1, what="a positive latent size")
         _check_range(self, "beta", 0.0, what="a non-negative KL weight")
         _check_range(self, "width", 1, what="a positive channel count")
         _check_range(self, "epochs", 1, what="at least 1 epoch")
         _check_range(self, "batch_size", 1, what="a positive batch size")
         _check_range(self, "lr", 0.0, lo_open=True, what="a positive learning rate")
-        _check_range(self, "threads", 1, what="a positive thread count")
-        _check_range(self, "stop_after", 1, what="at least 1 epoch")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(
-                f"--device={self.device!r} is not valid: expected auto, cpu, cuda or cuda:N"
-            )
 
-    def resolved(self, cuda_available: bool) -> VAEConfig:
-        device = self.device
-        if device == "auto":
-            device = "cuda" if cuda_available else "cpu"
-        if device.startswith("cuda") and not cuda_available:
-            raise ValueError(f"--device={self.device} but CUDA is not available: expected "
-                             "--device cpu or auto")
-        name = self.run_name or f"vae-{self.dataset}-z{self.latent_dim}-seed{self.seed}"
-        return dataclasses.replace(self, device=device, run_name=name)
-
+    def _default_run_name(self) -> str:
+        return f"vae-{self.dataset}-z{self.latent_dim}-seed{self.seed}"
 
 # ----------------------------------------------------------------------------- CLI
 

@@ -27,16 +27,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import DataConfig
+from logitreg.data import simplex_means
+
+from .config import DATASET_INFO, DataConfig
 
 __all__ = [
-    "DATASET_INFO",
     "ImageData",
     "augment",
     "epoch_batches",
@@ -44,26 +44,6 @@ __all__ = [
     "load_dataset",
     "synthetic_images",
 ]
-
-
-class DatasetInfo(NamedTuple):
-    channels: int
-    side: int  # native image side in pixels (digits, synthetic: configurable)
-    num_classes: int
-    crop: bool  # random crop by default
-    hflip: bool  # horizontal flips by default: only where the label is mirror-invariant
-
-
-DATASET_INFO: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo(1, 8, 10, crop=True, hflip=False),
-    # Augmentation would move a sample off the template subspace of Eq. 8.
-    "synthetic": DatasetInfo(3, 32, 10, crop=False, hflip=False),
-    "mnist": DatasetInfo(1, 28, 10, crop=True, hflip=False),
-    "fashion-mnist": DatasetInfo(1, 28, 10, crop=True, hflip=True),
-    "cifar10": DatasetInfo(3, 32, 10, crop=True, hflip=True),
-    "cifar100": DatasetInfo(3, 32, 100, crop=True, hflip=True),
-    "svhn": DatasetInfo(3, 32, 10, crop=True, hflip=False),
-}
 
 
 @dataclass
@@ -197,19 +177,18 @@ def synthetic_templates(num_classes: int, shape: tuple[int, int, int], mu_f: flo
                         generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Class templates on a regular simplex of norm ``mu_f``, in a smooth random subspace.
 
-    The K-1 basis images are random Gaussian images at a quarter of the resolution,
-    bilinearly upsampled and orthonormalised (QR): blob-like templates that a CNN can
-    detect, unlike white noise. Returns ``templates`` (K, C, H, W) and ``basis`` (D, K-1).
+    The simplex is the core's (:func:`logitreg.data.simplex_means`, the class means of
+    Eq. 8), its K-1 coordinates mapped onto an image basis: random Gaussian images at a
+    quarter of the resolution, bilinearly upsampled and orthonormalised (QR), so that the
+    templates are blobs a CNN can detect, unlike white noise. Returns ``templates``
+    (K, C, H, W) and ``basis`` (D, K-1).
     """
     K, (c, h, w) = num_classes, shape
     low = torch.randn(K - 1, c, max(1, h // 4), max(1, w // 4), generator=generator)
     smooth = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
     basis, _ = torch.linalg.qr(smooth.reshape(K - 1, -1).T.double())  # (D, K-1) orthonormal
-    # Regular simplex centred at 0 with unit-norm vertices, in R^{K-1} (logitreg.simplex_means).
-    centred = torch.eye(K, dtype=torch.float64) - 1.0 / K
-    coords = centred @ torch.linalg.svd(centred)[2][: K - 1].T  # (K, K-1)
-    coords = coords / coords.norm(dim=1, keepdim=True)
-    templates = mu_f * (coords @ basis.T)  # (K, D)
+    coords = torch.from_numpy(simplex_means(K, K - 1, mu_f))  # (K, K-1) float64, norms mu_f
+    templates = coords @ basis.T  # (K, D)
     return templates.float().view(K, c, h, w), basis.float()
 
 

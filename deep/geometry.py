@@ -5,26 +5,28 @@ linear head ``logits = z W^T + b`` (W of shape (K, d), b of shape (K,)), as expo
 :class:`deep.models.Classifier` (``model.features(x)``, ``model.head``). Pure tensor
 functions, on the features' device, float64-safe; no host synchronisation.
 
-Definitions follow the representation-space digest (section numbers below); where the
-paper leaves a choice open, the digest's [DERIVED] recommendation is used and named.
+Where the paper's exact definition of a quantity is not known to us, the reading used here
+is named as our choice. Table, figure and section numbers are those of the paper's second
+version (arXiv v2, 2025).
 
 ==========================  ============================================================
-function                    quantity (digest section / claim)
+function                    quantity (where the paper uses it)
 ==========================  ============================================================
-``extract_features``        ``z`` and logits of a data set under a model (2.1)
-``feature_rms``             RMS(z) = ||z|| / sqrt(d) per sample (2.4, claim 3)
-``class_means``             mean feature per class (2.3, Table 1's "class mean" center)
-``min_loss_centers``        argmin over ||z|| = r of CE(W z + b, c), per class (2.3 A)
-``cosine_to_centers``       cos(z_i, center of class c_i) (2.5, claim 4)
-``scale_agreement``         fraction of argmax unchanged under z -> a z (2.2, claims 1-2)
-``gradient_radiality``      cos(grad_z CE, -z) (2.8, claim 9)
-``head_statistics``         Theorem 1's assumptions: small biases, equal ||w_c|| (claim 14)
+``extract_features``        ``z`` (the penultimate vector) and logits of a data set
+``feature_rms``             RMS(z) = ||z|| / sqrt(d) per sample (Table 2; our reading)
+``class_means``             mean feature per class (Table 1's "class mean" center)
+``min_loss_centers``        argmin over ||z|| = r of CE(W z + b, c), per class (Table 1's
+                            "minimal loss points"; the fixed radius is our choice)
+``cosine_to_centers``       cos(z_i, center of class c_i) (Tables 1-2)
+``scale_agreement``         fraction of argmax unchanged under z -> a z (cones, Sec. 3.1)
+``gradient_radiality``      cos(grad_z CE, -z) (the robustness mechanism, Fig. 5)
+``head_statistics``         Theorem 1's assumptions: small biases, equal ||w_c||
 ==========================  ============================================================
 
 References
 ----------
 Park, Kim & Lee (2024), "Impact of Regularization on Calibration and Robustness: from the
-Representation Space Perspective", arXiv 2410.03999; representation-space digest.
+Representation Space Perspective", arXiv 2410.03999.
 """
 
 from __future__ import annotations
@@ -81,8 +83,9 @@ def extract_features(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 
 def feature_rms(z: torch.Tensor) -> torch.Tensor:
     r"""Root mean square of each feature vector, ``||z_i||_2 / sqrt(d)``, shape (N,).
 
-    The digest's reading of the paper's "RMS" (section 2.4 [DERIVED]): proportional to the
-    L2 norm and comparable across widths d.
+    Our reading of the paper's "RMS" (Park, Kim & Lee 2024, Table 2; its formula is not
+    known to us): proportional to the L2 norm and comparable across
+    widths d.
     """
     return z.pow(2).mean(dim=1).sqrt()
 
@@ -102,11 +105,12 @@ def min_loss_centers(weight: torch.Tensor, bias: torch.Tensor | None, radius: fl
     .. math:: c_k^*(r) = \operatorname{argmin}_{\lVert z\rVert_2 = r}\
               \mathrm{CE}(W z + b, k)
 
-    The digest's operationalisation (A) of the paper's "class centers (minimal loss points
-    for each class)" (section 2.3): with hard labels the unconstrained infimum lies at
-    infinity, so the radius is fixed, e.g. to the mean training-feature norm. Solved in
-    float64 by L-BFGS over ``u`` with ``z = r u / ||u||``, all K problems at once (their
-    losses add and do not interact), starting from ``u = w_k``. The objective minimised is
+    Our operationalisation of the paper's "class centers (minimal loss points for each
+    class)" (Park, Kim & Lee 2024, abstract and Table 1): with hard labels the
+    unconstrained infimum lies at infinity, so the radius is fixed, e.g. to the mean
+    training-feature norm. Solved in float64 by L-BFGS over ``u`` with
+    ``z = r u / ||u||``, all K problems at once (their losses add and do not interact),
+    starting from ``u = w_k``. The objective minimised is
     ``m_k(z) = logsumexp_{j != k}(l_j - l_k)``, ``l = W z + b``: ``CE = softplus(m_k)`` is
     increasing in ``m_k``, so the minimiser is the same, but ``m_k`` keeps gradients of
     order 1 where CE itself (about ``exp(-r * margin)``) would underflow the tolerance.
@@ -151,10 +155,10 @@ def min_loss_centers(weight: torch.Tensor, bias: torch.Tensor | None, radius: fl
 
 def cosine_to_centers(z: torch.Tensor, centers: torch.Tensor, classes: torch.Tensor
                       ) -> torch.Tensor:
-    """``cos(z_i, centers[classes_i])``, shape (N,) (digest section 2.5).
+    """``cos(z_i, centers[classes_i])``, shape (N,) (Park, Kim & Lee 2024, Tables 1-2).
 
     Pass the true labels or the predicted classes as ``classes``; the paper does not say
-    which, and the digest recommends reporting both.
+    which, so report both.
     """
     return F.cosine_similarity(z, centers[classes], dim=1)
 
@@ -163,7 +167,8 @@ def scale_agreement(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
                     scales: torch.Tensor | list[float]) -> torch.Tensor:
     r"""Fraction of samples whose predicted class is unchanged under ``z -> a z``, per ``a``.
 
-    Cone-shaped decision regions (section 2.2, claims 1-2): with ``b = 0`` the fraction is
+    Cone-shaped decision regions (Park, Kim & Lee 2024, Sec. 3.1 and Figs. 1-2, with and
+    without regularization): with ``b = 0`` the fraction is
     exactly 1 for every ``a > 0``; a bias moves predictions toward ``argmax b`` as
     ``a -> 0``.
 
@@ -182,7 +187,11 @@ def scale_agreement(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
 
 def gradient_radiality(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                        classes: torch.Tensor) -> torch.Tensor:
-    r"""``cos(grad_z CE(W z + b, c), -z)`` per sample, shape (N,) (section 2.8, claim 9).
+    r"""``cos(grad_z CE(W z + b, c), -z)`` per sample, shape (N,).
+
+    The paper's robustness mechanism (Park, Kim & Lee 2024, Fig. 5 and the discussion of
+    Table 2): near a class center the loss gradient points toward the origin; this
+    measure of it is our choice.
 
     1 means the loss-ascent direction points straight at the origin, so a gradient attack
     mainly shrinks the feature. The gradient is ``W^T (p - onehot(c))`` with
@@ -202,7 +211,8 @@ def gradient_radiality(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 
 def head_statistics(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
                     ) -> dict[str, torch.Tensor]:
-    """Theorem 1's assumptions (claim 14): biases small next to the logits, equal norms.
+    """The assumptions of Theorem 1 (Park, Kim & Lee 2024; proof in App. H): biases small
+    next to the logits, and equal weight norms ``||w_c||``.
 
     Returns
     -------

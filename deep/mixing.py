@@ -23,7 +23,8 @@ Methods
     image left uncovered by the box *after* clipping (Yun et al. 2019).
 ``VarMixup``
     Mixup of VAE latents, decoded: ``x = Dec(lam z + (1 - lam) z[perm])`` with a frozen VAE
-    (Mangla et al. 2021; VarMixup digest sections 1.3-1.4).
+    (Mangla et al. 2021, the method-overview figure: encode two images, interpolate their
+    codes, decode).
 """
 
 from __future__ import annotations
@@ -199,20 +200,20 @@ class VarMixup(_BetaMix):
     alpha, prob : float
         Beta parameter; probability that a batch is mixed.
     latent : {"mean", "sample"}, default "mean"
-        Mix the posterior means ``mu``, or samples ``mu + sigma * eps`` (section 1.3's
-        formula; the paper does not say which).
+        Mix the posterior means ``mu``, or samples ``mu + sigma * eps`` (the paper's figure
+        fits either; it does not say which).
     clean_frac : float, default 0.0
         Fraction of each batch kept as the clean (augmented) images with their own targets;
         the rest is replaced by decoded latent mixups. 0 = decoded only.
 
     Notes
     -----
-    The paper leaves these choices open (VarMixup digest section 1.3). The training CLI's
-    defaults, our choice: mix the *means* (the framework figure draws each code as a point,
-    and claims C7-C8 concern the segment between means), mix every batch, and keep half of
-    each batch clean (``--varmix-clean-frac 0.5``): trained on decoded images only, a
-    classifier never sees a sharp image, and on digits its test accuracy fell to chance
-    with a small VAE (docs/deep.md).
+    The paper leaves these choices open (Mangla et al. 2021 state the method in words and
+    in the method-overview figure). The training CLI's defaults, our choice: mix the
+    *means* (the figure draws each code as a point and the mixup on the segment between
+    them), mix every batch, and keep half of each batch clean
+    (``--varmix-clean-frac 0.5``): trained on decoded images only, a classifier never sees
+    a sharp image, and on digits its test accuracy fell by 7 points (docs/deep.md).
     """
 
     name = "varmixup"

@@ -1,7 +1,7 @@
 """Classifiers that expose their representation: ``features(x)`` and a linear ``head``.
 
 Every model is a :class:`Classifier`: ``logits = head(features(x))`` with ``features`` the
-penultimate vector (the representation-space paper's ``z``, section 2.1 of its digest). The
+penultimate vector (the representation vector ``z`` of Park, Kim & Lee 2024). The
 model takes [0, 1] images and normalises them itself with the training set's per-channel
 mean and std (registered buffers, saved in the checkpoint).
 

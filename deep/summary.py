@@ -1,10 +1,12 @@
 r"""Mean ± std over seeds of finished runs: ``python -m deep.summary RUN_DIR ...``.
 
 Runs are grouped by their resolved config (``config.json``) with the seed and the fields that
-do not change the numbers (run name, output folder, resume and progress options, thread
-count) left out, so each group is one setting trained with several seeds. For each group the
-test metrics of ``results.json`` are reduced to mean and sample standard deviation
-(``ddof = 1``; 0 for a single seed), with ``n`` and the seeds listed.
+do not change the numbers (see :func:`deep.config.numeric_fields`: run name, output folder,
+resume and progress options, thread count, compilation, ``--download``) left out, so each
+group is one setting trained with several seeds. For each group the test metrics of
+``results.json`` are reduced to mean and sample standard deviation by
+``logitreg.io.mean_std`` (``ddof = 1``; a single seed has no spread: NaN, written as
+``null`` in JSON and ``(n=1)`` in the table), with ``n`` and the seeds listed.
 
 Example::
 
@@ -21,22 +23,16 @@ import json
 import math
 from pathlib import Path
 
-from ._io import atomic_write_json
-from .config import run_command
-from .train import RESUME_MAY_CHANGE
+from logitreg.io import mean_std, save_json
 
-__all__ = ["METRICS", "main", "summarize"]
+from ._io import read_config
+from .config import TrainConfig, numeric_fields, run_command
+
+__all__ = ["METRICS", "format_table", "main", "summarize"]
 
 METRICS = ("test_acc", "test_ece", "test_nll")
-# Fields that name or steer a run without changing its numbers, besides the seed.
-_NOT_SETTING = RESUME_MAY_CHANGE | {"seed", "run_name", "out_dir"}
-
-
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    m = sum(values) / len(values)
-    if len(values) < 2:
-        return m, 0.0
-    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+# The fields that make a setting: those that change a run's numbers, less the seed.
+_SETTING = tuple(k for k in numeric_fields(TrainConfig) if k != "seed")
 
 
 def summarize(run_dirs: list[str | Path]) -> list[dict]:
@@ -52,8 +48,9 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
     -------
     list of dict
         One per setting, in order of first appearance: ``setting`` (the fields in which the
-        groups differ), ``n``, ``seeds``, ``runs`` and ``<metric>_mean``, ``<metric>_std``
-        for each of :data:`METRICS`.
+        groups differ, in :class:`~deep.config.TrainConfig`'s field order), ``n``,
+        ``seeds``, ``runs`` and ``<metric>_mean``, ``<metric>_std`` for each of
+        :data:`METRICS` (``ddof = 1``; NaN for a single seed).
 
     Raises
     ------
@@ -73,12 +70,12 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
                     f"RUN_DIR={d} has no {name}: expected the directory of a finished "
                     "python -m deep.train run (an unfinished one continues with --resume)"
                 )
-        cfg = json.loads((d / "config.json").read_text())["config"]
         res = json.loads((d / "results.json").read_text())
-        if any(m not in res for m in METRICS) or "seed" not in cfg:
+        if any(m not in res for m in METRICS):
             raise ValueError(f"RUN_DIR={d} is not a python -m deep.train run: expected "
                              f"{', '.join(METRICS)} in its results.json")
-        setting = {k: v for k, v in cfg.items() if k not in _NOT_SETTING}
+        cfg = read_config(d, TrainConfig)
+        setting = {k: cfg[k] for k in _SETTING}
         g = groups.setdefault(json.dumps(setting, sort_keys=True),
                               {"setting": setting, "seeds": [], "runs": [], "results": []})
         if cfg["seed"] in g["seeds"]:
@@ -96,19 +93,24 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
         row = {"setting": {k: g["setting"][k] for k in (varying or g["setting"])},
                "n": len(g["seeds"]), "seeds": g["seeds"], "runs": g["runs"]}
         for m in METRICS:
-            row[f"{m}_mean"], row[f"{m}_std"] = _mean_std([r[m] for r in g["results"]])
+            row[f"{m}_mean"], row[f"{m}_std"] = mean_std([r[m] for r in g["results"]])
         out.append(row)
     return out
 
 
 def format_table(rows: list[dict]) -> str:
-    """A Markdown table of :func:`summarize`'s rows: mean ± std (n seeds)."""
+    """A Markdown table of :func:`summarize`'s rows: mean ± std over n seeds, or the one
+    value and ``(n=1)`` for a single seed, whose spread is unknown."""
+
+    def cell(mean: float, std: float, n: int) -> str:
+        return f"{mean:.4f} ± {std:.4f}" if math.isfinite(std) else f"{mean:.4f} (n={n})"
+
     keys = list(rows[0]["setting"])
     lines = ["| " + " | ".join(keys + ["n"] + list(METRICS)) + " |",
              "|" + "---|" * (len(keys) + 1 + len(METRICS))]
     for r in rows:
         cells = [str(r["setting"][k]) for k in keys] + [str(r["n"])]
-        cells += [f"{r[f'{m}_mean']:.4f} ± {r[f'{m}_std']:.4f}" for m in METRICS]
+        cells += [cell(r[f"{m}_mean"], r[f"{m}_std"], r["n"]) for m in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -120,12 +122,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         description="Mean ± std over seeds of finished deep.train runs, grouped by setting.")
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                         help="run directories of python -m deep.train")
-    parser.add_argument("--json", type=Path, help="also write the summary rows to this file")
+    parser.add_argument("--json", type=Path, help="also write the summary rows to this file "
+                        "(a single seed's std as null)")
     args = parser.parse_args(argv)
     rows = run_command(parser, summarize, args.run_dirs)
     print(format_table(rows))
     if args.json:
-        atomic_write_json(args.json, rows)
+        save_json(args.json, rows)
     return rows
 
 

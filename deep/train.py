@@ -5,12 +5,11 @@ Example (CPU, about a minute)::
     python -m deep.train --dataset digits --model cnn --reg mixup --epochs 30 --seed 0
 
 The run directory ``<out-dir>/<run-name>/`` holds ``config.json`` (resolved config, seeds,
-git hash), ``metrics.jsonl`` (one line per epoch), ``checkpoint.pt`` (model, optimizer,
-scheduler, every generator state and the epoch, rewritten atomically after each epoch) and,
-at the end, ``results.json`` (test accuracy, ECE, overconfidence error, NLL, mean
-confidence). ``--resume`` continues from the
-checkpoint exactly: on the CPU, E epochs in one go and k epochs + resume + E-k epochs give
-bitwise-identical weights.
+git hash and dirty flag), ``metrics.jsonl`` (one line per epoch), ``checkpoint.pt`` (model,
+optimizer, scheduler, every generator state and the epoch, rewritten atomically after each
+epoch) and, at the end, ``results.json`` (test accuracy, ECE, overconfidence error, NLL,
+mean confidence). ``--resume`` continues from the checkpoint exactly: on the CPU, E epochs
+in one go and k epochs + resume + E-k epochs give bitwise-identical weights.
 
 The step keeps everything on the device and never synchronises with the host: augmentation,
 mixing, forward, backward and the metric sums all stay there; the sums are read once per
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -31,20 +29,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from logitreg.io import provenance, save_json
+
 from ._io import (
     append_metrics,
     atomic_torch_save,
-    atomic_write_json,
     check_finite_loss,
-    git_hash,
     load_torch,
     machine_name,
     open_run_dir,
+    read_config,
 )
 from .calibration import calibration_metrics
 from .config import TrainConfig, build_parser, config_from_args, derive_seeds, run_command
 from .data import ImageData, augment, epoch_batches, load_dataset
-from .losses import logit_penalty_loss, one_hot_smooth
+from .losses import one_hot_smooth, resolve_logit_penalty, training_loss
 from .mixing import Mixing, MixRNG, build_mixing
 from .models import Classifier, build_model
 from .vae import load_vae
@@ -53,8 +52,6 @@ __all__ = ["TrainStep", "evaluate", "load_model", "lr_factor", "main", "train"]
 
 CHECKPOINT_FORMAT = "deep.train/1"
 SEED_STREAMS = ("init", "data", "augment", "mix_device", "mix_host")
-# Fields that may differ between a run and its --resume (they do not change the numbers).
-RESUME_MAY_CHANGE = frozenset({"resume", "stop_after", "progress", "threads", "compile"})
 
 
 def lr_factor(step: int, total_steps: int, schedule: str, milestones: tuple[float, ...],
@@ -81,9 +78,12 @@ class TrainStep:
     """One optimisation step on a batch, entirely on the device (no host synchronisation).
 
     augment -> soft targets (label smoothing folded in) -> ``mixing`` -> forward under
-    autocast -> (1 - alpha) soft CE + alpha |z|^2 -> backward -> optimizer and scheduler
+    autocast -> (1 - alpha) soft CE + alpha f(z) -> backward -> optimizer and scheduler
     step -> add the loss and correct-count to device-side totals. :meth:`read` fetches the
     totals (one synchronisation) and resets them.
+
+    ``logit_penalty`` is the ``--logit-penalty`` value; it is resolved to the core's penalty
+    ``f`` once, here, not per step.
 
     The training accuracy counts ``argmax(logits) == argmax(soft target)``: the dominant
     label of a mixed sample.
@@ -93,10 +93,12 @@ class TrainStep:
                  scheduler: torch.optim.lr_scheduler.LRScheduler, mixing: Mixing, *,
                  num_classes: int, ls_eps: float, logit_alpha: float, crop_pad: int,
                  hflip: bool, precision: str, channels_last: bool,
-                 aug_generator: torch.Generator, mix_rng: MixRNG) -> None:
+                 aug_generator: torch.Generator, mix_rng: MixRNG,
+                 logit_penalty: str = "quadratic") -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.mixing = mixing
         self.num_classes, self.ls_eps, self.logit_alpha = num_classes, ls_eps, logit_alpha
+        self.penalty = resolve_logit_penalty(logit_penalty)
         self.crop_pad, self.hflip = crop_pad, hflip
         self.precision, self.channels_last = precision, channels_last
         self.aug_generator, self.mix_rng = aug_generator, mix_rng
@@ -120,8 +122,8 @@ class TrainStep:
         return x, y_soft
 
     def loss(self, logits: torch.Tensor, y_soft: torch.Tensor) -> torch.Tensor:
-        """``(1 - alpha) soft CE + alpha mean |z|^2`` of logits (B, K), shape ()."""
-        return logit_penalty_loss(logits, y_soft, self.logit_alpha)
+        """``(1 - alpha) soft CE + alpha mean f(z)`` of logits (B, K), shape ()."""
+        return training_loss(logits, y_soft, self.logit_alpha, self.penalty)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Train on images (B, C, H, W) in [0, 1] with integer labels (B,)."""
@@ -247,7 +249,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     device = torch.device(cfg.device)
     vae, vae_meta = (load_vae(cfg.vae_checkpoint, device) if cfg.reg == "varmixup"
                      else (None, None))
-    run, ckpt = open_run_dir(cfg, RESUME_MAY_CHANGE)
+    run, ckpt = open_run_dir(cfg)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if vae is not None:
         _check_vae(cfg, vae_meta, data)
@@ -280,8 +282,8 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
-        atomic_write_json(run / "config.json", {
-            "config": dataclasses.asdict(cfg), "seeds": seeds, "git": git_hash(),
+        save_json(run / "config.json", {
+            "config": dataclasses.asdict(cfg), "seeds": seeds, **provenance(),
             "torch": torch.__version__, "machine": machine_name(device),
             "argv": sys.argv, "data": {"train": n_train, "val": len(data.x_val),
                                        "test": len(data.x_test)},
@@ -289,9 +291,10 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
 
     net = torch.compile(model) if cfg.compile else model
     step = TrainStep(net, opt, sched, mixing, num_classes=data.num_classes, ls_eps=cfg.ls_eps,
-                     logit_alpha=cfg.logit_alpha, crop_pad=cfg.crop_pad, hflip=cfg.hflip,
-                     precision=cfg.precision, channels_last=cfg.channels_last,
-                     aug_generator=rngs.augment, mix_rng=rngs.mix)
+                     logit_alpha=cfg.logit_alpha, logit_penalty=cfg.logit_penalty,
+                     crop_pad=cfg.crop_pad, hflip=cfg.hflip, precision=cfg.precision,
+                     channels_last=cfg.channels_last, aug_generator=rngs.augment,
+                     mix_rng=rngs.mix)
     evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last)
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     # One tick per step (host-side only: it never waits for the device); the loss and
@@ -329,7 +332,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     test = evaluate(net, data.x_test, data.y_test, **evaluate_kw)
     results = {f"test_{k}": v for k, v in test.items()}
     results.update(n_test=len(data.x_test), epochs=cfg.epochs)
-    atomic_write_json(run / "results.json", results)
+    save_json(run / "results.json", results)
     return {**out, **results}
 
 
@@ -337,7 +340,7 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> Class
     """Rebuild the model of a run directory from its ``config.json`` and ``checkpoint.pt``
     (eval mode), e.g. to read ``features(x)`` for representation analysis."""
     run = Path(run_dir)
-    saved = json.loads((run / "config.json").read_text())["config"]
+    saved = read_config(run, TrainConfig)
     ckpt = load_torch(run / "checkpoint.pt")
     state = ckpt["model"]
     channels = state["mean"].shape[1]

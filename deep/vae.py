@@ -21,7 +21,8 @@ images and a Gaussian one of variance 1/2 (squared error, linear output) for
 
 References
 ----------
-Kingma & Welling (2014); Mangla et al. (2021), VarMixup digest section 1.1.
+Kingma & Welling (2014); Mangla et al. (2021), whose method-overview figure encodes two
+images with a VAE, interpolates the codes and decodes the mixup.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from logitreg.io import provenance, save_json
+
 from ._io import (
     append_metrics,
     atomic_torch_save,
-    atomic_write_json,
     check_finite_loss,
-    git_hash,
     load_torch,
     machine_name,
     open_run_dir,
@@ -187,10 +188,6 @@ def save_mixup_grid(vae: ConvVAE, x1: torch.Tensor, x2: torch.Tensor, path: str 
     save_image(grid, path, nrow=len(lams), padding=2, normalize=not vae.bounded, pad_value=1.0)
 
 
-# Fields that may differ between a VAE run and its --resume (they do not change the numbers).
-RESUME_MAY_CHANGE = frozenset({"resume", "stop_after", "progress", "threads"})
-
-
 def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     """Train (or resume) a VAE for ``cfg`` and write its run directory.
 
@@ -210,7 +207,7 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
-    run, ckpt = open_run_dir(cfg, RESUME_MAY_CHANGE)
+    run, ckpt = open_run_dir(cfg)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if len(data.x_train) < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {len(data.x_train)} "
@@ -232,8 +229,8 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
-        atomic_write_json(run / "config.json", {
-            "config": dataclasses.asdict(cfg), "seeds": seeds, "git": git_hash(),
+        save_json(run / "config.json", {
+            "config": dataclasses.asdict(cfg), "seeds": seeds, **provenance(),
             "torch": torch.__version__, "machine": machine_name(device), "argv": sys.argv,
         })
     steps = len(data.x_train) // cfg.batch_size
@@ -287,7 +284,7 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     gen = torch.Generator().manual_seed(0)
     pairs = torch.randperm(len(data.x_test), generator=gen)[: 2 * n].to(device)
     save_mixup_grid(vae, data.x_test[pairs[:n]], data.x_test[pairs[n:]], run / "grid.png")
-    atomic_write_json(run / "results.json", results)
+    save_json(run / "results.json", results)
     return {**out, **results}
 
 

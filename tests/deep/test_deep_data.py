@@ -73,6 +73,18 @@ def test_synthetic_is_the_signal_plus_noise_model():
     assert (outside.pow(2).sum(1).mean() / (D - K + 1)).item() == pytest.approx(s_n**2, rel=0.03)
 
 
+def test_synthetic_templates_are_the_core_simplex():
+    """The templates' coordinates in the template basis are logitreg's class means of
+    Eq. 8 (one definition of the simplex)."""
+    from logitreg.data import simplex_means
+
+    for K in (2, 3, 10):
+        templates, basis = synthetic_templates(K, (3, 8, 8), 2.5, torch.Generator().manual_seed(1))
+        coords = templates.flatten(1).double() @ basis.double()  # (K, K-1)
+        # float32 storage of templates and basis: relative rounding ~1e-7 per entry.
+        np.testing.assert_allclose(coords.numpy(), simplex_means(K, K - 1, 2.5), atol=1e-5)
+
+
 def test_synthetic_dataset_shape_and_seed():
     kw = dict(dataset="synthetic", synthetic_shape=(3, 16, 16), synthetic_train=200,
               synthetic_test=50)

@@ -17,8 +17,11 @@ pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
-@pytest.mark.parametrize("reg", REGS)
-def test_train_step_never_synchronises(reg):
+@pytest.mark.parametrize("reg, penalty", [(r, "quadratic") for r in REGS] + [
+    ("logit_penalty", "ls"), ("logit_penalty", "sqrt(1 + z**2) - 1")])
+def test_train_step_never_synchronises(reg, penalty):
+    """Every regularizer, and every kind of --logit-penalty (a name or a lambdified sympy
+    expression), steps without a host synchronisation."""
     dev = torch.device("cuda")
     torch.manual_seed(0)
     model = build_model("resnet18", 3, 10, torch.zeros(3), torch.ones(3), 16).to(dev)
@@ -30,7 +33,8 @@ def test_train_step_never_synchronises(reg):
         model, opt, sched, build_mixing(reg, vae=vae, prob=0.7), num_classes=10,
         ls_eps=0.1, logit_alpha=0.01, crop_pad=4, hflip=True, precision="bf16",
         channels_last=True, aug_generator=torch.Generator(dev).manual_seed(0),
-        mix_rng=MixRNG(np.random.default_rng(0), torch.Generator(dev).manual_seed(0)))
+        mix_rng=MixRNG(np.random.default_rng(0), torch.Generator(dev).manual_seed(0)),
+        logit_penalty=penalty)
     x, y = torch.rand(512, 3, 32, 32, device=dev), torch.randint(0, 10, (512,), device=dev)
     batches = epoch_batches(512, 64, torch.Generator(dev).manual_seed(0))
     step(x[batches[0]], y[batches[0]])  # first call: lazy init (cuDNN, optimizer state)

@@ -1,6 +1,7 @@
 """deep.summary: mean ± std over seeds of real (tiny) training runs, grouped by setting."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from deep import summary
 from deep import train as train_mod
 from deep.config import TrainConfig
+from logitreg.io import to_jsonable
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,7 @@ def test_groups_by_setting_and_reduces_over_seeds(runs, capsys):
     # The settings differ in reg and in the resolved ls_eps (0.1 for --reg ls) only.
     assert [r["setting"] for r in rows] == [{"reg": "ls", "ls_eps": 0.1},
                                             {"reg": "none", "ls_eps": 0.0}]
+    assert list(rows[0]["setting"]) == ["reg", "ls_eps"]  # TrainConfig's field order
     none = rows[1]
     assert none["n"] == 3 and sorted(none["seeds"]) == [0, 1, 2]
     acc = [json.loads((runs / f"digits-cnn-none-seed{s}" / "results.json").read_text())
@@ -33,12 +36,18 @@ def test_groups_by_setting_and_reduces_over_seeds(runs, capsys):
     assert none["test_acc_mean"] == pytest.approx(np.mean(acc), rel=1e-12)
     assert none["test_acc_std"] == pytest.approx(np.std(acc, ddof=1), rel=1e-12)
     assert none["test_acc_std"] > 0  # three seeds, three different runs
-    assert rows[0]["n"] == 1 and rows[0]["test_ece_std"] == 0.0
+    # A single seed has no spread: NaN (logitreg.io.mean_std), null in JSON, "(n=1)" printed.
+    ls = rows[0]
+    assert ls["n"] == 1 and all(math.isnan(ls[f"{m}_std"]) for m in summary.METRICS)
+    ls_acc = json.loads((runs / "digits-cnn-ls-seed0" / "results.json").read_text())["test_acc"]
+    assert ls["test_acc_mean"] == ls_acc
     printed = capsys.readouterr().out
-    # Columns: the differing fields in config.json's (sorted) order, then n and the metrics.
-    assert "| ls_eps | reg | n | test_acc | test_ece | test_nll |" in printed
-    assert f"| 0.0 | none | 3 | {np.mean(acc):.4f} ± {np.std(acc, ddof=1):.4f}" in printed
-    assert json.loads((runs / "summary.json").read_text()) == rows
+    # Columns: the differing fields in TrainConfig's field order, then n and the metrics.
+    assert "| reg | ls_eps | n | test_acc | test_ece | test_nll |" in printed
+    assert f"| none | 0.0 | 3 | {np.mean(acc):.4f} ± {np.std(acc, ddof=1):.4f}" in printed
+    assert f"| ls | 0.1 | 1 | {ls_acc:.4f} (n=1) |" in printed
+    saved = json.loads((runs / "summary.json").read_text())
+    assert saved == to_jsonable(rows) and saved[0]["test_acc_std"] is None
 
 
 def test_errors_name_the_run_directory(runs, tmp_path, capsys):
@@ -55,3 +64,18 @@ def test_errors_name_the_run_directory(runs, tmp_path, capsys):
 def test_a_vae_run_is_refused(vae_checkpoint):
     with pytest.raises(ValueError, match=r"RUN_DIR=.* is not a python -m deep.train run"):
         summary.summarize([vae_checkpoint.parent])
+
+
+def test_runs_written_before_a_field_existed_join_their_setting(runs, tmp_path):
+    """A config.json without a field added since (here --logit-penalty) reads as that
+    field's default, which is what the older code did: the run joins its setting."""
+    import shutil
+
+    for s in (0, 1):
+        shutil.copytree(runs / f"digits-cnn-none-seed{s}", tmp_path / str(s))
+    path = tmp_path / "0" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["config"]["logit_penalty"]
+    path.write_text(json.dumps(saved))
+    rows = summary.summarize([tmp_path / "0", tmp_path / "1"])
+    assert len(rows) == 1 and rows[0]["n"] == 2

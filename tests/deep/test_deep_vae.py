@@ -97,7 +97,7 @@ def test_vae_run_directory_errors(tmp_path, capsys):
     assert "--run-name=r: " in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _vae_cli(tmp_path, "--run-name", "r", "--resume", "--beta", "2")
-    assert "different settings (beta: 1.0 -> 2.0)" in capsys.readouterr().err
+    assert "holds a run with another configuration (--beta: 1.0 -> 2.0)" in capsys.readouterr().err
 
 
 def test_vae_divergence_is_an_error(tmp_path, capsys):
