@@ -21,6 +21,7 @@ __all__ = [
     "check_Xy",
     "check_rng",
     "check_sample_weight",
+    "power_of_two_scale",
     "encode_labels",
 ]
 
@@ -168,3 +169,17 @@ def encode_labels(y, classes) -> np.ndarray:
     if len(classes) == 2:
         return np.where(y == classes[1], 1.0, -1.0)
     return np.searchsorted(classes, y)
+
+
+# Data whose largest entry leaves this range are rescaled by a power of two (exact in
+# floating point) before solving: products such as X^T X then stay far from float64 over-
+# and underflow (1e+-308), and the answer is mapped back exactly.
+_SAFE_SCALE = (1e-50, 1e50)
+
+
+def power_of_two_scale(X) -> float:
+    """1.0 for data of moderate scale, else the power of two nearest to ``max |X|``."""
+    m = float(np.max(np.abs(X))) if np.size(X) else 0.0
+    if m == 0.0 or _SAFE_SCALE[0] <= m <= _SAFE_SCALE[1]:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(m)))

@@ -29,6 +29,7 @@ the cross-entropy converges to.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from ._validation import (
     check_sample_weight,
     check_Xy,
     encode_labels,
+    power_of_two_scale,
 )
 from .losses import LinearObjective, get_penalty, make_loss
 
@@ -264,9 +266,22 @@ class _Newton:
         v = linalg.cho_solve(self.chol, mu, check_finite=False)  # parallel to Sigma^-1 mu
         t = obj.A @ v
         res = optimize.minimize_scalar(
-            lambda s: float(obj.sample_mean(obj.loss.value(s * t))), bounds=(0.0, 1e6 / max(
-                np.max(np.abs(t)), 1e-300)), method="bounded", options={"xatol": 1e-10})
+            lambda s: float(obj.sample_mean(obj.loss.value(s * t))),
+            bounds=(0.0, _finite_logit_range(obj.loss) / max(np.max(np.abs(t)), 1e-300)),
+            method="bounded", options={"xatol": 1e-10})
         return res.x * v
+
+
+def _finite_logit_range(loss, t_max=1e6) -> float:
+    """The largest ``|t| <= t_max`` (a power of ten) at which the binary loss is finite.
+
+    A penalty written as sympy may overflow long before ``t_max`` (``log(cosh t)`` at
+    ``|t| ~ 710``): searches must stay where it is finite.
+    """
+    with np.errstate(all="ignore"):
+        while t_max > 1.0 and not np.all(np.isfinite(loss.value(np.array([t_max, -t_max])))):
+            t_max /= 10.0
+    return t_max
 
 
 # ---------------------------------------------------------------------- max margin
@@ -512,6 +527,21 @@ def fit(
     X, y, classes = check_Xy(X, y)
     K = classes.size
     get_penalty(reg, K)  # validate reg before any work
+    scale = power_of_two_scale(X)
+    if scale != 1.0:  # extreme data scale: solve on X / scale; the logits X w are the same
+        res = fit(X / scale, y, alpha, reg=reg, fit_intercept=fit_intercept, method=method,
+                  tol=tol, max_iter=max_iter, warm_start=warm_start,
+                  sample_weight=sample_weight)
+        with np.errstate(over="ignore"):
+            coef = res.coef / scale
+        if not np.all(np.isfinite(coef)):
+            raise ValueError(
+                f"X is too small to fit (max |x| = {np.max(np.abs(X)):.3g}): the weights, of "
+                "order 1/|x|, overflow float64; expected data of a larger scale")
+        return dataclasses.replace(
+            res, w=coef if K == 2 else None, W=coef if K > 2 else None,
+            message=f"{res.message} (solved exactly on X / {scale:.17g}; grad_norm is that "
+                    "problem's)")
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     if sample_weight is not None:
         keep = sample_weight > 0

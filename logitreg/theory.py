@@ -22,7 +22,14 @@ import numpy as np
 from scipy import linalg, optimize
 from scipy.special import ndtr
 
-from ._validation import _short, check_alpha, check_positive, check_Xy, encode_labels
+from ._validation import (
+    _short,
+    check_alpha,
+    check_positive,
+    check_Xy,
+    encode_labels,
+    power_of_two_scale,
+)
 from .losses import BinaryLoss, MulticlassLoss, get_penalty
 
 __all__ = [
@@ -237,6 +244,15 @@ def fisher_direction(X, y):
     rows ordered by decreasing eigenvalue, each of unit norm).
     """
     X, y, classes = check_Xy(X, y)
+    scale = power_of_two_scale(X)
+    if scale != 1.0:  # Sigma^-1 mu of X / s is s times that of X (exact for a power of 2)
+        out = fisher_direction(X / scale, y)
+        with np.errstate(over="ignore"):
+            out = out / scale if classes.size == 2 else out
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"X is too small (max |x| = {np.max(np.abs(X)):.3g}): "
+                             "Sigma^-1 mu overflows float64; expected data of a larger scale")
+        return out
     if classes.size == 2:
         A = encode_labels(y, classes)[:, None] * X
         mu = A.mean(axis=0)

@@ -108,3 +108,35 @@ def test_gd_refuses_data_whose_curvature_overflows_and_rescales_moderately_large
     # 1e120 is representable after rescaling: the bound scales as 1/scale^2 exactly.
     small = lr.max_learning_rate(X, y, 0.1)
     assert lr.max_learning_rate(1e120 * X, y, 0.1) == pytest.approx(small * 1e-240, rel=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:reg=log:RuntimeWarning")  # overflows at |z| = 1e4
+@pytest.mark.parametrize("method", ["newton", "lbfgs"])
+def test_penalties_that_overflow_for_large_logits_fit_with_every_iterative_method(method, rng):
+    """The README's LS penalty in sympy form, log(2 + 2 cosh z)/2, overflows for |z| > 710
+    as written; the warm start and line searches must stay where it is finite."""
+    import sympy as sp
+
+    z = sp.Symbol("z")
+    X, y = lr.signal_plus_noise(300, 30, mu_f=1.0, sigma_f=0.5, sigma_n=1.0, rng=rng)
+    builtin = lr.fit(X, y, 0.2, reg="ls")
+    res = lr.fit(X, y, 0.2, reg=sp.log(2 + 2 * sp.cosh(z)) / 2, method=method)
+    assert res.converged and np.isfinite(res.loss)
+    assert res.loss == pytest.approx(builtin.loss, rel=1e-12)  # the same function
+    assert lr.cosine(res.w, builtin.w) > 1 - 1e-10
+    lc = lr.fit(X, y, 0.2, reg=sp.log(sp.cosh(z)), method=method)
+    assert lc.converged and np.isfinite(lc.loss) and lc.grad_norm < 1e-8
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e-200, 1e300, 1e-300])
+def test_fit_and_fisher_direction_at_extreme_data_scales(scale, rng):
+    """Seen before: fit(1e160 X) returned w = 0 with converged=True and fit(1e-200 X) a
+    wrong direction; fisher_direction(1e-200 X) returned zeros."""
+    X, y = lr.signal_plus_noise(200, 20, mu_f=1.0, sigma_f=0.5, sigma_n=1.0, rng=rng)
+    X = X / np.abs(X).max()  # entries in [-1, 1], so scale * X stays representable
+    ref, F = lr.fit(X, y, 0.1), lr.fisher_direction(X, y)
+    res = lr.fit(scale * X, y, 0.1)
+    assert res.converged and lr.cosine(res.w, ref.w) > 1 - 1e-12
+    assert np.linalg.norm(res.w / np.abs(res.w).max()) > 0
+    np.testing.assert_allclose(res.w * scale, ref.w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(lr.fisher_direction(scale * X, y) * scale, F, rtol=1e-9)
