@@ -1,5 +1,6 @@
 """The objective, written once: derivatives, stability and the label-smoothing identities."""
 
+import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
@@ -86,27 +87,79 @@ def test_linear_objective_gradient_and_hessian_match_finite_differences(
     np.testing.assert_allclose(obj.hvp(w, v), H_num @ v, rtol=1e-6, atol=1e-9)
 
 
+def _mp_penalty(reg):
+    """f in mpmath, written from its definition (Eq. 12 for LS), not from the library."""
+    if reg == "quadratic":
+        return lambda t: t**2
+    return lambda t: mp.log(2 + 2 * mp.cosh(t)) / 2
+
+
+def _mp_binary_reference(alpha, reg, t):
+    """l, l', l'' of (1 - alpha) log(1 + e^-t) + alpha f(t) at 60 digits, the derivatives by
+    mpmath's own numerical differentiation of the value: no formula shared with the library."""
+    f = _mp_penalty(reg)
+    with mp.workdps(60):
+        a = mp.mpf(alpha)
+
+        def ell(u):
+            return (1 - a) * mp.log(1 + mp.exp(-u)) + a * f(u)
+
+        return np.array([[float(mp.diff(ell, mp.mpf(float(ti)), n)) for ti in np.ravel(t)]
+                         for n in (0, 1, 2)])
+
+
+# Stable float64 formulas against 60-digit references: a few ulps of relative error on every
+# value, plus an absolute floor for values that cancel to ~1e-17 (l'(t) near z*).
+REF_RTOL, REF_ATOL = 1e-12, 1e-13
+
+
 @pytest.mark.parametrize("reg", ["quadratic", "ls"])
-def test_binary_loss_is_finite_at_logit_1e4(reg):
+def test_binary_loss_is_exact_at_logit_1e4(reg):
+    """No overflow at |t| = 1e4, and the value is the right one there: CE(-1e4) = 1e4 and
+    f_LS(1e4) = 5e3 would both overflow if written naively."""
     loss = make_loss(0.1, reg)
-    t = np.array([-1e4, -50.0, 0.0, 50.0, 1e4])
+    t = np.array([-1e4, -50.0, -0.7, 0.0, 0.7, 50.0, 1e4])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        for fn in (loss.value, loss.d1, loss.d2):
-            assert np.all(np.isfinite(fn(t)))
-    # Asymptotics: CE(-1e4) = 1e4 exactly in float64; f_LS(1e4) = 5e3.
-    assert loss.ce(-1e4) == pytest.approx(1e4)
-    assert get_penalty("ls").value(1e4) == pytest.approx(5e3)
+        got = np.array([loss.value(t), loss.d1(t), loss.d2(t)])
+    np.testing.assert_allclose(got, _mp_binary_reference(0.1, reg, t), rtol=REF_RTOL,
+                               atol=REF_ATOL)
+    assert loss.ce(-1e4) == 1e4  # log(1 + e^1e4) = 1e4 + e^-1e4: exactly 1e4 in float64
+    assert get_penalty("ls").value(1e4) == 5e3  # 1/2 log(2 + 2 cosh t) = t/2 + O(e^-t)
+
+
+def _mp_multiclass_reference(alpha, reg, z, c, v):
+    """Value, gradient and Hessian-vector product of the multiclass loss (Eq. 6) at 60
+    digits, by mpmath differentiation of the textbook value."""
+    K = len(z)
+
+    def ell(*u):
+        lse = mp.log(mp.fsum(mp.exp(ui) for ui in u))
+        f = mp.fsum(ui**2 for ui in u) if reg == "quadratic" else lse - mp.fsum(u) / K
+        return (1 - mp.mpf(alpha)) * (lse - u[c]) + mp.mpf(alpha) * f
+
+    with mp.workdps(60):
+        u = [mp.mpf(float(x)) for x in z]
+        unit = [tuple(int(i == k) for i in range(K)) for k in range(K)]
+        grad = [mp.diff(ell, u, e) for e in unit]
+        hess = [[mp.diff(ell, u, tuple(a + b for a, b in zip(ei, ej, strict=True)))
+                 for ej in unit] for ei in unit]
+        hv = [mp.fsum(hess[i][j] * mp.mpf(float(v[j])) for j in range(K)) for i in range(K)]
+        return float(ell(*u)), np.array([float(g) for g in grad]), np.array([float(h) for h in hv])
 
 
 @pytest.mark.parametrize("reg", ["quadratic", "ls"])
-def test_multiclass_loss_is_finite_at_logit_1e4(reg):
+def test_multiclass_loss_is_exact_at_logit_1e4(reg, rng):
     loss = make_loss(0.1, reg, n_classes=3)
-    Z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0]])
-    y = np.array([1, 0])
+    Z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [0.3, -1.2, 2.0]])
+    y = np.array([1, 0, 2])
+    V = rng.normal(size=Z.shape)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        assert np.all(np.isfinite(loss.value(Z, y)))
-        assert np.all(np.isfinite(loss.grad(Z, y)))
-        assert np.all(np.isfinite(loss.hvp(Z, y, np.ones_like(Z))))
+        value, grad, hvp = loss.value(Z, y), loss.grad(Z, y), loss.hvp(Z, y, V)
+    for i in range(len(Z)):
+        ref = _mp_multiclass_reference(0.1, reg, Z[i], y[i], V[i])
+        np.testing.assert_allclose(value[i], ref[0], rtol=REF_RTOL, atol=REF_ATOL)
+        np.testing.assert_allclose(grad[i], ref[1], rtol=REF_RTOL, atol=REF_ATOL)
+        np.testing.assert_allclose(hvp[i], ref[2], rtol=REF_RTOL, atol=REF_ATOL)
 
 
 def test_binary_label_smoothing_identity_symbolic_alpha_equals_two_eps():
@@ -159,12 +212,47 @@ def test_custom_penalty_that_overflows_at_1e4_warns():
 
 
 def test_binary_loss_broadcasts_an_array_of_alphas_over_runs():
-    """Batched dynamics use alpha of shape (R, 1) against logits (R, N)."""
+    """Batched dynamics use alpha of shape (R, 1) against logits (R, N): row i is the loss of
+    alpha_i, checked against the 60-digit reference (not against the scalar code path)."""
     alphas = np.array([[0.0], [0.1], [0.6]])
     t = np.linspace(-5, 5, 11)[None]
     batched = BinaryLoss(alphas, get_penalty("ls"))
+    got = np.stack([batched.value(t), batched.d1(t), batched.d2(t)], axis=1)  # (R, 3, N)
+    assert got.shape == (3, 3, 11)
     for i, a in enumerate(alphas[:, 0]):
-        single = make_loss(a, "ls")
-        for name in ("value", "d1", "d2"):
-            np.testing.assert_allclose(getattr(batched, name)(t)[i], getattr(single, name)(t[0]),
-                                       rtol=1e-15, atol=0)
+        np.testing.assert_allclose(got[i], _mp_binary_reference(a, "ls", t[0]),
+                                   rtol=REF_RTOL, atol=REF_ATOL)
+
+
+@pytest.mark.parametrize("reg", MULTI, ids=str)
+def test_multiclass_curvature_bound_is_the_sup_of_the_penalty_hessian(reg, rng):
+    """curvature_bound sets the GD stability bound: it must bound the largest eigenvalue of
+    the K x K Hessian of f over the logits training visits (|z| <= 20), and be attained
+    (a loose bound would shrink the stable step size for nothing)."""
+    K = 4
+    pen = get_penalty(reg, K)
+    # Random logits, plus the extreme points: two equal top logits (LS, where diag(p) - pp^T
+    # reaches 1/2) and |z| = 20 (the separable quartic, g'' = z^2 + 2 = 402).
+    Z = np.concatenate([rng.uniform(-20, 20, size=(300, K)),
+                        [[20.0, 20.0, -20.0, -20.0], [20.0, 0.0, 0.0, 0.0]]])
+    eye = np.eye(K)
+    # Dense Hessians from hvp (checked against finite differences above), (n, K, K).
+    H = np.stack([pen.hvp(Z, np.broadcast_to(e, Z.shape)) for e in eye], axis=2)
+    top = np.linalg.eigvalsh(0.5 * (H + H.transpose(0, 2, 1)))[:, -1]
+    closed_form = {"quadratic": 2.0, "ls": 0.5}.get(reg, 20.0**2 + 2)
+    assert pen.curvature_bound == pytest.approx(closed_form, rel=1e-12)
+    assert np.all(top <= pen.curvature_bound * (1 + 1e-12))
+    assert top.max() == pytest.approx(pen.curvature_bound, rel=1e-8)  # e^-40 from exact 1/2
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_gram_is_the_second_moment_of_the_inputs(fit_intercept, rng):
+    """The Newton preconditioner A^T A / N: the labels drop out (y_i^2 = 1), leaving the
+    uncentred second moment of the inputs, i.e. covariance + mean mean^T (numpy's cov)."""
+    X = rng.normal(size=(40, 3)) + np.array([0.5, -1.0, 2.0])
+    y = rng.choice([-1.0, 1.0], 40)
+    obj = LinearObjective(X, y, make_loss(0.1), fit_intercept=fit_intercept)
+    Xa = np.hstack([X, np.ones((40, 1))]) if fit_intercept else X
+    m = Xa.mean(axis=0)
+    ref = np.cov(Xa, rowvar=False, bias=True) + np.outer(m, m)
+    np.testing.assert_allclose(obj.gram, ref, rtol=1e-12, atol=1e-14)  # float64 sums of 40

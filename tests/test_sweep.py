@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_grid_is_the_cartesian_product():
     assert grid(a=[1, 2], b=["x"]) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+    # Row-major order, the first axis slowest (itertools.product's), every pair exactly once.
+    assert grid(a=[1, 2], b=["x", "y", "z"]) == [
+        {"a": a, "b": b} for a in (1, 2) for b in ("x", "y", "z")]
 
 
 def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
@@ -52,10 +55,20 @@ def test_checkpoint_from_another_config_is_refused(tmp_path):
 
 def test_summarize_reports_mean_std_and_seed_count():
     recs = [{"a": 1, "seed": s, "v": float(s)} for s in range(4)]
-    (row,) = summarize(recs, ["a"], ["v"])
-    assert row["n_seeds"] == 4
-    assert row["v_mean"] == pytest.approx(1.5)
-    assert row["v_std"] == pytest.approx(np.std([0, 1, 2, 3], ddof=1))
+    recs += [{"a": 2, "seed": 0, "v": 5.0}]
+    recs += [{"a": 3, "seed": s, "v": v} for s, v in enumerate([2.0, 4.0, 4.0, 4.0, 5.0, 5.0,
+                                                                7.0, 9.0])]
+    rows = {row["a"]: row for row in summarize(recs, ["a"], ["v"])}
+    assert [rows[a]["n_seeds"] for a in (1, 2, 3)] == [4, 1, 8]
+    # Closed forms: 0..3 has mean 3/2 and sample variance (sum of squared deviations 5)/3.
+    assert rows[1]["v_mean"] == pytest.approx(1.5, rel=1e-15)
+    assert rows[1]["v_std"] == pytest.approx(np.sqrt(5 / 3), rel=1e-15)
+    # The textbook set 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations sum to 32, so the
+    # sample (ddof = 1) std is sqrt(32/7) (the population std would be exactly 2).
+    assert rows[3]["v_mean"] == pytest.approx(5.0, rel=1e-15)
+    assert rows[3]["v_std"] == pytest.approx(np.sqrt(32 / 7), rel=1e-15)
+    # One seed: the std is undefined, NaN (the project's one convention), not 0.
+    assert rows[2]["v_mean"] == 5.0 and np.isnan(rows[2]["v_std"])
 
 
 def test_converged_geometry_is_deterministic_in_the_seed():
@@ -67,11 +80,28 @@ def test_converged_geometry_is_deterministic_in_the_seed():
 
 
 def test_converged_geometry_script_quick_writes_summary_with_seeds(tmp_path):
+    import logitreg as lr
+
     out = tmp_path / "cg"
     subprocess.run([sys.executable, str(ROOT / "simulations/converged_geometry.py"), "--quick",
                     "--out", str(out)], check=True, capture_output=True, timeout=120)
     res = json.loads((out / "converged_geometry.json").read_text())
     assert res["config"]["seed_list"] == [0, 1]
-    assert res["meta"]["logitreg_version"]
+    assert res["meta"]["logitreg_version"] == lr.__version__
+    # --quick: 2 lambdas x 2 alphas x 1 sigma_f, 2 seeds each.
+    assert len(res["summary"]) == 4 and len(res["records"]) == 8
     row = res["summary"][0]
     assert row["n_seeds"] == 2 and {"test_acc_mean", "test_acc_std", "cos_e1_mean"} <= set(row)
+    # Each record is the unit of work run in this process with the same cell and seed (the
+    # script passes n and the seed through), and the row is the mean of its two records.
+    cell = {k: row[k] for k in ("lam", "alpha", "sigma_f")}
+    recs = [r for r in res["records"] if all(r[k] == v for k, v in cell.items())]
+    assert sorted(r["seed"] for r in recs) == [0, 1]
+    for r in recs:
+        direct = converged_geometry(**cell, n=200, seed=r["seed"])
+        assert r["test_acc"] == pytest.approx(direct["test_acc"], rel=1e-12)
+        assert r["cos_e1"] == pytest.approx(direct["cos_e1"], rel=1e-12)
+    assert row["test_acc_mean"] == pytest.approx((recs[0]["test_acc"] + recs[1]["test_acc"]) / 2,
+                                                 rel=1e-12)
+    assert row["test_acc_std"] == pytest.approx(abs(recs[0]["test_acc"] - recs[1]["test_acc"])
+                                                / np.sqrt(2), rel=1e-9)  # ddof-1 std of two

@@ -17,7 +17,7 @@ X_OK, Y_OK = lr.signal_plus_noise(20, 3, rng=0)
 def test_alpha_outside_unit_interval_is_rejected(alpha):
     with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\); got alpha="):
         fit(X_OK, Y_OK, alpha)
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\); got alpha="):
         lr.z_star(alpha)
 
 
@@ -25,6 +25,23 @@ def test_alpha_outside_unit_interval_is_rejected(alpha):
 def test_epsilon_outside_unit_interval_is_rejected(eps):
     with pytest.raises(ValueError, match=r"epsilon must lie in \[0, 1\); got epsilon="):
         check_epsilon(eps)
+
+
+def test_values_on_the_closed_ends_of_the_ranges_are_accepted():
+    """The checks reject exactly the values outside the ranges: a check that raised on
+    everything would pass every test above."""
+    assert check_epsilon(0.0) == 0.0
+    assert check_epsilon(np.nextafter(1.0, 0.0)) == np.nextafter(1.0, 0.0)
+    assert lr.z_star(0.0) == np.inf  # CE alone: the target is at infinity
+    # alpha -> 1: 2 alpha z (1 + e^z) = 1 - alpha gives z* = (1 - alpha)/(4 alpha) + O(z*^2).
+    a = 1 - 1e-6
+    assert lr.z_star(a) == pytest.approx((1 - a) / (4 * a), rel=1e-6)
+    res = fit(X_OK, Y_OK, 0.0)  # alpha = 0: the max-margin direction of these separable data
+    assert res.converged and res.separable
+    assert np.min(Y_OK * (X_OK @ res.w)) == pytest.approx(1.0, rel=1e-6)  # unit margin
+    # sigma_f = 0 and d = n_classes - 1 are allowed (Prop. 5.1 uses sigma_f = 0).
+    X, y = lr.signal_plus_noise(12, 2, n_classes=3, sigma_f=0.0, rng=1)
+    assert X.shape == (12, 2) and np.bincount(y).tolist() == [4, 4, 4]
 
 
 @given(n=st.integers(2, 30), d=st.integers(1, 6), extra=st.integers(1, 5))

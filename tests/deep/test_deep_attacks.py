@@ -77,6 +77,11 @@ def test_fgsm_is_the_exact_worst_case_of_a_linear_model():
     assert torch.equal(pgd(model, x, y, eps, step_size=eps, steps=4, random_start=False), adv)
 
 
+def _predictions(model, x):
+    with torch.no_grad():
+        return model(x).argmax(1)
+
+
 def test_attack_scores():
     model, x, y = _linear_binary()
     same = attack_scores(model, x, y, lambda xb, yb: xb, batch_size=10)
@@ -85,8 +90,26 @@ def test_attack_scores():
     # worst case of a linear model, which flips every sample of this unbiased random head.
     strong = attack_scores(model, x, y, lambda xb, yb: fgsm(model, xb, yb, 1.0), batch_size=10)
     assert strong == {"clean_acc": 1.0, "robust_acc": 0.0, "success_rate": 1.0}
-    weak = attack_scores(model, x, y, lambda xb, yb: fgsm(model, xb, yb, 0.01))
-    assert weak["robust_acc"] == 1.0 - weak["success_rate"]  # clean accuracy is 1 here
+    # Against a per-sample brute force, with a third of the labels wrong (clean accuracy below
+    # 1) and an "attack" that pushes half of the images (chosen by their first pixel) to their
+    # label and the other half away from it, so that it turns some wrong predictions right:
+    # the success rate counts only the clean-correct samples it flips, so it is not
+    # 1 - robust/clean. Uneven batches (32 = 3 x 10 + 2) exercise the split.
+    y_noisy = y.clone()
+    y_noisy[::3] = 1 - y_noisy[::3]
+
+    def mixed(xb, yb):
+        toward, away = fgsm(model, xb, 1 - yb, 1.0), fgsm(model, xb, yb, 1.0)
+        return torch.where((xb.flatten(1)[:, 0] > 0.5)[:, None, None, None], toward, away)
+
+    clean = _predictions(model, x) == y_noisy
+    adv = _predictions(model, mixed(x, y_noisy)) == y_noisy
+    assert (~clean & adv).any() and (clean & ~adv).any()  # the case this test is about
+    got = attack_scores(model, x, y_noisy, mixed, batch_size=10)
+    assert got["clean_acc"] == pytest.approx(clean.float().mean().item(), abs=1e-12)
+    assert got["robust_acc"] == pytest.approx(adv.float().mean().item(), abs=1e-12)
+    assert got["success_rate"] == pytest.approx(
+        (clean & ~adv).sum().item() / clean.sum().item(), abs=1e-12)
 
 
 def test_the_model_is_left_as_it_was():

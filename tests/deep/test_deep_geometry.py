@@ -99,20 +99,36 @@ def test_scale_agreement_cones():
     # Without a bias the regions are exact cones: every prediction survives every scaling.
     assert torch.equal(scale_agreement(z, w, None, scales), torch.ones(6, dtype=z.dtype))
     agree = scale_agreement(z, w, b, scales)
-    assert agree[3] == 1.0  # a = 1 is the identity
-    # As a -> 0 every prediction tends to argmax b.
+    # Brute force, one sample and one scale at a time in numpy.
+    zn, wn, bn = z.numpy(), w.numpy(), b.numpy()
+    ref = [np.mean([np.argmax(wn @ (a * zi) + bn) == np.argmax(wn @ zi + bn) for zi in zn])
+           for a in scales]
+    np.testing.assert_allclose(agree.numpy(), ref, rtol=0, atol=1e-15)
+    # As a -> 0 every prediction tends to argmax b, and the large bias makes the radial
+    # boundary visible: agreement drops below 1 and rises towards 1 with a.
     pred = F.linear(z, w, b).argmax(1)
     assert agree[0] == (pred == b.argmax()).to(z.dtype).mean()
-    assert agree[0] < 1.0  # the large bias makes the radial boundary visible
+    assert agree[0] < agree[2] < 1.0
 
 
 def test_head_statistics():
-    z, w, b = _head(5)
+    """Closed forms on a constructed head: w_k = n_k e_k with norms n = 1..5, and features
+    with entries +-1, so |w_k . z_i| = n_k for every i, whose mean is 3."""
+    norms = torch.arange(1.0, K + 1, dtype=torch.float64)
+    w = torch.zeros(K, D, dtype=torch.float64)
+    w[torch.arange(K), torch.arange(K)] = norms
+    g = torch.Generator().manual_seed(5)
+    z = 2.0 * torch.randint(0, 2, (50, D), generator=g).double() - 1.0
+    b = torch.tensor([0.3, -1.5, 0.2, 0.0, 1.1], dtype=torch.float64)
     stats = head_statistics(z, w, b)
-    assert stats["bias_ratio"] == pytest.approx(
-        (b.abs().max() / (z @ w.T).abs().mean()).item(), rel=1e-12)
-    assert stats["weight_norm_cv"] == pytest.approx(
-        (w.norm(dim=1).std() / w.norm(dim=1).mean()).item(), rel=1e-12)
+    assert stats["bias_ratio"].item() == pytest.approx(1.5 / 3.0, rel=1e-14)
+    # The sample (ddof = 1) std of 1..5 is sqrt(5/2); the mean is 3.
+    assert stats["weight_norm_cv"].item() == pytest.approx(np.sqrt(2.5) / 3.0, rel=1e-14)
+    # Invariances: the ratio scales as 1/|z|, the cv ignores a common rescaling of w.
+    assert head_statistics(4.0 * z, w, b)["bias_ratio"].item() == pytest.approx(1.5 / 12.0,
+                                                                             rel=1e-14)
+    assert head_statistics(z, 7.0 * w, b)["weight_norm_cv"].item() == pytest.approx(
+        np.sqrt(2.5) / 3.0, rel=1e-14)
     equal = F.normalize(w, dim=1)
     assert head_statistics(z, equal, None)["weight_norm_cv"] < 1e-15
     assert head_statistics(z, equal, None)["bias_ratio"] == 0

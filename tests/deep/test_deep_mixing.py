@@ -168,6 +168,13 @@ def test_sampling_is_reproducible_and_lam_is_beta():
     b = [MixUp(0.4).sample_params(x, r) for r in [_rng(9)] for _ in range(3)]
     assert [p.lam for p in a] == [p.lam for p in b]
     assert all(torch.equal(p.perm, q.perm) for p, q in zip(a, b, strict=True))
+    # Each partner index is a permutation of the batch (every sample is used exactly once as
+    # a partner), and a fresh one per batch: 20 draws of 6! = 720 are not all the same.
+    rng = _rng(2)
+    perms = [method.sample_params(x, rng).perm for method in (MixUp(0.4), CutMix(1.0))
+             for _ in range(10)]
+    assert all(torch.equal(p.sort().values, torch.arange(len(x))) for p in perms)
+    assert len({tuple(p.tolist()) for p in perms}) > 1
     rng = _rng(1)
     lams = np.array([MixUp(0.4).sample_params(x, rng).lam for _ in range(4000)])
     # Beta(0.4, 0.4): mean 1/2, variance 1/(4 (2 alpha + 1)) = 0.1389; SE of mean ~ 0.006.

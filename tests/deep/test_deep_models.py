@@ -27,18 +27,57 @@ def test_models_expose_features_and_linear_head(name, width, feature_dim, expect
     assert z.shape == (4, expected_dim) and m.feature_dim == expected_dim
     assert isinstance(m.head, nn.Linear) and m.head.in_features == expected_dim
     torch.testing.assert_close(m(x), m.head(z), rtol=0, atol=0)
-    # The model normalises its own input with the buffers it was built with.
-    assert torch.equal(m.mean.flatten(), torch.full((3,), 0.5))
+    # The model normalises its own input with the statistics it was built with: the same
+    # weights (same seed; the buffers draw nothing) built with mean 0, std 1 give the same
+    # logits on images normalised by hand.
+    torch.manual_seed(0)
+    plain = build_model(name, 3, 5, torch.zeros(3), torch.ones(3), width, feature_dim).eval()
+    torch.testing.assert_close(m(x), plain((x - 0.5) / 0.25), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(m(x), plain(x), rtol=1e-2, atol=1e-3)  # it matters
 
 
-def test_resnet18_is_the_cifar_variant():
-    m = build_model("resnet18", 3, 10, torch.zeros(3), torch.ones(3), 64)
+def test_cnn_has_the_documented_layers():
+    """docs/deep.md: 4 conv3x3-BN-ReLU layers of widths w, w, 2w, 4w, two max-pools, global
+    average pool."""
+    m = build_model("cnn", 1, 10, torch.zeros(1), torch.ones(1), 8)
+    convs = [layer for layer in m.body if isinstance(layer, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 8, 16, 32]
+    assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs)
+    kinds = [type(layer).__name__ for layer in m.body]
+    assert kinds.count("MaxPool2d") == 2 and kinds.count("BatchNorm2d") == 4
+    assert kinds.count("AdaptiveAvgPool2d") == 1
+
+
+def test_resnet18_is_the_cifar_variant_of_torchvisions():
+    """torchvision's ResNet-18 with the CIFAR stem (3x3 conv, stride 1, no max-pool): the same
+    parameter shapes in the same order and, with our weights and batch-norm statistics
+    loaded into it, the same logits."""
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    m = build_model("resnet18", 3, 10, torch.zeros(3), torch.ones(3), 64).eval()
     stem = m.body[0]
     assert stem.kernel_size == (3, 3) and stem.stride == (1, 1)
     assert not any(isinstance(layer, nn.MaxPool2d) for layer in m.modules())
     assert m.feature_dim == 512
-    n_params = sum(p.numel() for p in m.parameters())
-    assert 11.1e6 < n_params < 11.2e6  # ResNet-18 on CIFAR-10: 11.17 M parameters
+    g = torch.Generator().manual_seed(1)
+    for bn in (layer for layer in m.modules() if isinstance(layer, nn.BatchNorm2d)):
+        # Non-trivial eval-mode batch norm, so that a mis-wired block would show.
+        bn.running_mean.copy_(0.1 * torch.randn(bn.num_features, generator=g))
+        bn.running_var.copy_(0.5 + torch.rand(bn.num_features, generator=g))
+    ref = resnet18(num_classes=10)
+    ref.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    ref.maxpool = nn.Identity()
+    ours = [v for k, v in m.state_dict().items() if k not in ("mean", "std")]
+    theirs = ref.state_dict()
+    assert [tuple(v.shape) for v in ours] == [tuple(v.shape) for v in theirs.values()]
+    ref.load_state_dict(dict(zip(theirs, ours, strict=True)))
+    ref.eval()
+    assert sum(p.numel() for p in m.parameters()) == sum(p.numel() for p in ref.parameters())
+    x = torch.rand(2, 3, 32, 32, generator=g)
+    with torch.no_grad():
+        # The same float32 kernels in the same order; allow a few ulps for summation order.
+        torch.testing.assert_close(m(x), ref(x), rtol=1e-5, atol=1e-5)
 
 
 def _ece_reference(probs, labels, n_bins=15):
@@ -118,11 +157,12 @@ def test_overconfidence_error_and_reliability_bins_match_reference(seed):
             assert b["accuracy"][m].item() == pytest.approx(
                 (pred[inside] == labels.numpy()[inside]).mean(), abs=1e-6)
     assert b["upper"][-1].item() == 1.0
-    # The one-binning summary agrees with the parts and with the plain mean confidence.
+    # The one-binning summary (ECE and OE are read from it) against the references at 10 bins
+    # and the plain mean confidence: float32 confidences, as above.
     m = calibration_metrics(logits, labels, n_bins=10)
-    assert m["ece"].item() == expected_calibration_error(logits, labels, n_bins=10).item()
-    assert m["oe"].item() == overconfidence_error(logits, labels, n_bins=10).item()
-    assert m["confidence"].item() == pytest.approx(conf.mean(), abs=1e-6)  # float32 sums
+    assert m["ece"].item() == pytest.approx(_ece_reference(probs, labels.numpy(), 10), abs=1e-6)
+    assert m["oe"].item() == pytest.approx(_oe_reference(probs, labels.numpy(), 10), abs=1e-6)
+    assert m["confidence"].item() == pytest.approx(conf.mean(), abs=1e-6)
 
 
 def test_overconfidence_error_ignores_underconfidence():
