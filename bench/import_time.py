@@ -5,7 +5,11 @@ Each sample is a new ``python -c "import ..."`` process; the interpreter's own s
 ``--repeats`` samples and which heavy optional dependencies the import loaded.
 
     python bench/import_time.py                       # this checkout
-    python bench/import_time.py --tree /path/to/other # another checkout (e.g. an old commit)
+    python bench/import_time.py --tree /path/to/other # another checkout's logitreg
+
+``--tree``: the editable install's import hook would win over ``PYTHONPATH``, so the other
+checkout's ``logitreg/`` is copied to a temporary folder under the name
+``logitreg_other`` and imported under that name (its imports are relative).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 HEAVY = ("sympy", "cvxpy", "torch", "matplotlib")
 
@@ -43,7 +50,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     env = dict(os.environ)
     if args.tree:
-        env["PYTHONPATH"] = args.tree
+        tmp = Path(tempfile.mkdtemp())
+        shutil.copytree(Path(args.tree) / "logitreg", tmp / "logitreg_other")
+        env["PYTHONPATH"] = str(tmp)
+        args.modules = ["logitreg_other"]
     base = statistics.median(sample("pass", env) for _ in range(args.repeats))
     print(f"interpreter start-up: {1e3 * base:.0f} ms (median of {args.repeats})")
     for module in args.modules:

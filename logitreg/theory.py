@@ -98,39 +98,54 @@ def _binary_z_star(alpha: float, loss: BinaryLoss) -> float:
 
 
 def _multiclass_vertex(loss: MulticlassLoss) -> Vertex:
-    """Minimise the per-sample loss over z = (a at class 0, b elsewhere): 2-D Newton."""
-    K = loss.n_classes
-    y = np.zeros(1, dtype=int)
+    """Minimise the per-sample loss over the vertex form ``z = a e_0 + b (1 - e_0)``.
+
+    Coordinates ``z = p u + q 1`` with ``u = e_0 - (1 - e_0)/(K - 1)`` (sum zero) and the
+    all-ones vector: CE depends on ``p`` only, through the gap ``a - b = p K/(K - 1)``, and
+    its derivatives are written in that gap (``log1p`` form), so they keep full relative
+    precision when ``softmax(z)_0`` rounds to 1 (small alpha, large gaps). Damped Newton
+    on the convex 2-D (or, for a shift-invariant f, 1-D) problem, backtracking on the
+    gradient's max-norm.
+    """
+    K, alpha, pen = loss.n_classes, loss.alpha, loss.penalty
     e0 = np.zeros((1, K))
     e0[0, 0] = 1.0
-    rest = 1.0 - e0
-    basis = [e0, rest]
+    u = e0 - (1.0 - e0) / (K - 1)
+    ones = np.ones((1, K))
+    dirs = [u] if pen.shift_invariant else [u, ones]
+    c = K / (K - 1)  # d(gap)/dp
 
-    def z_of(p):
-        return p[0] * e0 + p[1] * rest
+    def grad_hess(x):
+        Z = sum(xi * D for xi, D in zip(x, dirs, strict=True))
+        gap = c * x[0]
+        # d CE/d gap = -(K-1)/(e^gap + K - 1); d2 CE/d gap2 = (K-1) e^gap/(e^gap + K - 1)^2
+        r = np.exp(-abs(gap))
+        d1 = -(K - 1) * r / (1 + (K - 1) * r) if gap >= 0 else -(K - 1) / (r + K - 1)
+        d2 = (K - 1) * r / (1 + (K - 1) * r) ** 2 if gap >= 0 else (K - 1) * r / (r + K - 1) ** 2
+        gf = pen.grad(Z)
+        g = np.array([alpha * np.sum(gf * D) for D in dirs])
+        g[0] += (1 - alpha) * c * d1
+        H = np.array([[alpha * np.sum(pen.hvp(Z, Dj) * Di) for Dj in dirs] for Di in dirs])
+        H[0, 0] += (1 - alpha) * c * c * d2
+        return g, H
 
-    if loss.penalty.shift_invariant:
-        # Flat along (1, 1): keep the sum-zero representative a + (K-1) b = 0.
-        basis = [e0 - rest / (K - 1)]
-
-        def z_of(p):  # noqa: F811
-            return p[0] * basis[0]
-
-    p = np.zeros(len(basis))
-    for _ in range(100):
-        Z = z_of(p)
-        G = loss.grad(Z, y)
-        g = np.array([np.sum(G * B) for B in basis])
-        H = np.array([[np.sum(loss.hvp(Z, y, Bj) * Bi) for Bj in basis] for Bi in basis])
+    x = np.zeros(len(dirs))
+    g, H = grad_hess(x)
+    # Far from the vertex CE is ~exp(-gap): Newton gains ~1 in the gap per step, and small
+    # alpha puts the vertex at gap ~ log(1/alpha) <= 710, hence the generous cap.
+    for _ in range(5000):
         step = np.linalg.solve(H, g)
-        # Damped Newton on a convex function: halve until the loss decreases.
-        f0, t = loss.value(Z, y)[0], 1.0
-        while loss.value(z_of(p - t * step), y)[0] > f0 and t > 1e-12:
+        t = 1.0
+        while True:  # damped Newton: accept once the gradient norm decreases
+            g1, H1 = grad_hess(x - t * step)
+            # max-norm: the 2-norm of a gradient ~1e-162 underflows to 0 when squared
+            if np.max(np.abs(g1)) < np.max(np.abs(g)) or t < 1e-12:
+                break
             t *= 0.5
-        p = p - t * step
-        if np.max(np.abs(t * step)) < 1e-15 * (1 + np.max(np.abs(p))):
+        x, g, H = x - t * step, g1, H1
+        if np.max(np.abs(t * step)) <= 1e-15 * (1 + np.max(np.abs(x))) or not np.any(g):
             break
-    Z = z_of(p)[0]
+    Z = sum(xi * D for xi, D in zip(x, dirs, strict=True))[0]
     return Vertex(float(Z[0]), float(Z[1]))
 
 

@@ -140,3 +140,30 @@ def test_fit_and_fisher_direction_at_extreme_data_scales(scale, rng):
     assert np.linalg.norm(res.w / np.abs(res.w).max()) > 0
     np.testing.assert_allclose(res.w * scale, ref.w, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(lr.fisher_direction(scale * X, y) * scale, F, rtol=1e-9)
+
+
+@pytest.mark.parametrize("K", [3, 10])
+@pytest.mark.parametrize("alpha", [0.04, 1e-6, 1e-10, 1e-100, 1e-300])
+def test_multiclass_vertex_matches_a_50_digit_reference_down_to_tiny_alpha(K, alpha):
+    """Quadratic f: the vertex is sum-zero, z = p u, and p solves a 1-D equation; mpmath
+    at 50 digits gives the reference. (Seen before: 1e-8 relative error at alpha = 1e-6 and
+    a LinAlgError below ~1e-20, where softmax_0 rounds to 1 in float64.)"""
+    import mpmath as mp
+
+    mp.mp.dps = 50
+    a, c = mp.mpf(alpha), mp.mpf(K) / (K - 1)
+
+    def dF(p):  # d/dp of (1 - a) log(1 + (K - 1) e^{-c p}) + a p^2 K/(K - 1)
+        return -(1 - a) * c * (K - 1) / (mp.e ** (c * p) + K - 1) + 2 * a * p * c
+
+    # dF is increasing (convex loss) with dF(0) < 0: bisection, 200 halvings of the bracket
+    lo, hi = mp.mpf(0), 2 * mp.log(1 / a) / c + 10
+    assert dF(lo) < 0 < dF(hi)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if dF(mid) < 0 else (lo, mid)
+    p = (lo + hi) / 2
+    v = lr.z_star(alpha, n_classes=K)
+    # float64 rounding of a Newton solution: a few ulp of q_high
+    assert v.q_high == pytest.approx(float(p), rel=1e-13)
+    assert v.q_low == pytest.approx(float(-p / (K - 1)), rel=1e-13)
