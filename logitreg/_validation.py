@@ -15,7 +15,6 @@ __all__ = [
     "ConvergenceWarning",
     "StabilityWarning",
     "check_alpha",
-    "check_epsilon",
     "check_choice",
     "check_positive",
     "check_Xy",
@@ -45,17 +44,6 @@ def check_alpha(alpha, name: str = "alpha") -> np.ndarray | float:
     if arr is None or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr >= 1):
         raise ValueError(f"{name} must lie in [0, 1); got {name}={_short(alpha)}")
     return float(arr) if arr.ndim == 0 else arr
-
-
-def check_epsilon(eps, name: str = "epsilon") -> float:
-    """Check a label-smoothing amount lies in [0, 1)."""
-    try:
-        val = float(eps)
-    except (TypeError, ValueError):
-        val = float("nan")
-    if not np.isfinite(val) or val < 0 or val >= 1:
-        raise ValueError(f"{name} must lie in [0, 1); got {name}={_short(eps)}")
-    return val
 
 
 def check_choice(value, choices, name: str) -> str:

@@ -60,7 +60,7 @@ def test_multiclass_noise_split_between_signal_and_orthogonal_subspaces(rng):
 
 def test_student_t_noise_has_the_t_variance(rng):
     X, y = lr.signal_plus_noise(200_000, 3, noise="student_t", df=20, sigma_f=1.0, rng=rng)
-    # Unscaled t(20) per coordinate: variance 20/18 = 1.111 (spec, Fig. 2 note). The sample
+    # Unscaled t(20) per coordinate (Fig. 2 uses t(nu) noise): variance 20/18 = 1.111. The sample
     # variance has a relative SE of sqrt((2 + 6/16)/N) = 0.34 % (t(20) excess kurtosis 6/16):
     # 2 % is six SEs, and Gaussian noise (variance 1, -10 %) fails.
     np.testing.assert_allclose(X[:, 1:].var(axis=0), 20 / 18, rtol=0.02)

@@ -7,7 +7,8 @@ import logitreg as lr
 from logitreg.losses import make_loss
 from logitreg.solvers import fit
 
-# Spec section 1.4 [DERIVED] table: (alpha, z*, l(z*), CE(z*)), given to 4 decimals.
+# Reference table derived for this project (not in the paper): (alpha, z*, l(z*), CE(z*)),
+# to 4 decimals, for f = z**2.
 ZSTAR_TABLE = [
     (0.001, 4.6643, 0.0311, 0.0094),
     (0.01, 2.8103, 0.1368, 0.0584),
@@ -251,7 +252,7 @@ def test_cosine_law_inverse_cos_squared_is_linear_in_inverse_sigma_n_squared(rng
 @pytest.mark.parametrize("sigma_f", [0.5, 1.0])
 @pytest.mark.parametrize("lam", [0.1, 0.5, 0.7])
 def test_asymptotic_accuracy_formula_within_1_percent_of_simulation(lam, sigma_f, rng):
-    """[DERIVED] spec section 9: acc = Phi(m^2 sqrt(1-lam)/sqrt(m^2+lam)), mean of 3 seeds."""
+    """[DERIVED] (docs/theory.md): acc = Phi(m^2 sqrt(1-lam)/sqrt(m^2+lam)), mean of 3 seeds."""
     N = 2000
     accs = []
     for _ in range(3):
