@@ -1,25 +1,27 @@
-"""Resumable parameter sweeps with per-seed results and mean +- std summaries.
+"""Resumable parameter sweeps: one cached file per unit of work, mean +- std summaries.
 
-A sweep evaluates ``fn(**cell, seed=seed) -> dict[str, float]`` on every ``(cell, seed)`` of
-a grid. After each evaluation the partial results are written atomically to a checkpoint
-file; rerunning with the same config skips what is already there, so an interrupted sweep
-resumes instead of starting over. A checkpoint written under a different config is refused
-(pass ``restart=True`` to discard it). ``n_jobs > 1`` evaluates cells with joblib.
-
-The unit of work, one ``(cell, seed)``, is what a distributed backend would schedule.
+A sweep evaluates ``fn(**cell, seed=seed) -> dict`` (JSON-able scalars) on every
+``(cell, seed)`` of a grid. Each evaluation is one unit of work, cached as its own file
+``<cache_dir>/points/<key>.json`` where the key hashes the sweep's ``config``, the cell and
+the seed (:func:`logitreg.io.config_key`); the file is written atomically by whoever
+evaluated the point, so a sweep killed at any moment loses at most the points in flight,
+and a rerun skips every point already on disk. A changed ``config`` gives other keys, so it
+never reuses a point computed under another configuration. ``n_jobs > 1`` evaluates points
+in parallel through joblib (any joblib backend, e.g. Dask's, can take them: each point
+writes its own file).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
+import shutil
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .io import check_same_config, load_json, mean_std, save_json, to_jsonable
+from .io import config_key, load_json, mean_std, save_json, to_jsonable
 
-__all__ = ["grid", "run_sweep", "summarize"]
+__all__ = ["grid", "point_path", "run_sweep", "summarize"]
 
 
 def grid(**axes) -> list[dict]:
@@ -28,71 +30,92 @@ def grid(**axes) -> list[dict]:
     return [dict(zip(names, vals, strict=True)) for vals in itertools.product(*axes.values())]
 
 
-def _key(cell: dict, seed: int) -> str:
-    return json.dumps(to_jsonable({**cell, "seed": seed}), sort_keys=True)
+def point_path(cache_dir, config: dict, cell: dict, seed: int) -> Path:
+    """The cache file of one unit of work."""
+    key = config_key({"config": config, "cell": cell, "seed": seed})
+    return Path(cache_dir) / "points" / f"{key}.json"
 
 
-def run_sweep(fn, cells, seeds, checkpoint, *, config, restart=False, n_jobs=1,
+def _load_point(path: Path, config, cell, seed):
+    try:
+        saved = load_json(path)
+        ok = (saved["config"], saved["cell"], saved["seed"]) == (config, cell, seed)
+        result = saved["result"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a readable sweep point ({type(err).__name__}: {err}): "
+                         "expected the JSON a run of this sweep wrote; delete it to recompute "
+                         "that point, or restart=True (--restart) to discard the cache") from None
+    if not ok:
+        raise ValueError(f"{path} holds another point than its name says: delete it to "
+                         "recompute that point, or restart=True (--restart)")
+    return result
+
+
+def _evaluate(fn, cell, seed, path: Path, config) -> dict:
+    """Evaluate one point and cache it (runs in the worker that evaluated it)."""
+    result = to_jsonable(fn(**cell, seed=seed))
+    save_json(path, {"config": config, "cell": cell, "seed": seed, "result": result})
+    return result
+
+
+def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
               progress=True, desc="sweep") -> list[dict]:
-    """Evaluate ``fn`` on every (cell, seed), resuming from ``checkpoint``.
+    """Evaluate ``fn`` on every (cell, seed), reusing the points cached in ``cache_dir``.
 
     Parameters
     ----------
     fn : callable
-        ``fn(**cell, seed=seed)`` returns a dict of JSON-able scalars.
+        ``fn(**cell, seed=seed)`` returns a dict of JSON-able scalars. With ``n_jobs > 1``
+        it must be picklable by joblib (closures and lambdas are, through cloudpickle).
     cells : list of dict
     seeds : list of int
-    checkpoint : str or Path
-        JSON file holding ``{"config": ..., "records": [...]}``, rewritten atomically after
-        every evaluation.
+    cache_dir : str or Path
+        Folder of the cached points (``points/<key>.json``).
     config : dict
-        Everything that determines the results; a checkpoint with another config is refused.
+        Everything besides the cell and the seed that determines the results.
     restart : bool, default False
-        Discard an existing checkpoint instead of resuming from it.
+        Discard every cached point in ``cache_dir`` first.
     n_jobs : int, default 1
-        Parallel evaluations (joblib); results are checkpointed as batches of ``n_jobs`` finish.
+        Points evaluated in parallel (joblib); each is cached as soon as it finishes.
 
     Returns
     -------
-    list of dict, one record per (cell, seed): the cell, ``seed`` and ``fn``'s outputs.
+    list of dict, one record per (cell, seed), cell-major: the cell, ``seed`` and ``fn``'s
+    outputs.
+
+    Raises
+    ------
+    ValueError
+        A cached point file is damaged (the message names it).
     """
-    checkpoint = Path(checkpoint)
+    cache_dir = Path(cache_dir)
     config = to_jsonable(config)
-    done: dict[str, dict] = {}
-    if checkpoint.exists() and not restart:
-        try:
-            saved = load_json(checkpoint)
-            saved["records"], saved.get("config", {})
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"checkpoint={str(checkpoint)!r} is not a readable sweep checkpoint "
-                f"({type(err).__name__}: {err}): expected the JSON an earlier run of this "
-                "sweep wrote; delete it, or restart=True (--restart) to discard it") from None
-        check_same_config(saved.get("config", {}), config, where=f"checkpoint={str(checkpoint)!r}",
-                          hint="use a new output directory, or restart=True (--restart) to "
-                          "discard it")
-        done = {_key({k: r[k] for k in r["_cell"]}, r["seed"]): r for r in saved["records"]}
-    todo = [(c, s) for c in cells for s in seeds if _key(c, s) not in done]
-
-    def record(cell, seed, out):
-        return {**cell, "seed": seed, **out, "_cell": sorted(cell)}
-
-    bar = tqdm(total=len(cells) * len(seeds), initial=len(done), desc=desc, disable=not progress)
-    batch = max(1, int(n_jobs))
-    for i in range(0, len(todo), batch):
-        chunk = todo[i : i + batch]
-        if batch == 1:
-            outs = [fn(**chunk[0][0], seed=chunk[0][1])]
+    cells = [to_jsonable(c) for c in cells]
+    if restart and (cache_dir / "points").exists():
+        shutil.rmtree(cache_dir / "points")
+    units = [(c, int(s)) for c in cells for s in seeds]
+    paths = [point_path(cache_dir, config, c, s) for c, s in units]
+    done = {i: _load_point(p, config, *u) for i, (u, p) in enumerate(zip(units, paths,
+                                                                         strict=True))
+            if p.exists()}
+    todo = [i for i in range(len(units)) if i not in done]
+    with tqdm(total=len(units), initial=len(done), desc=desc, disable=not progress) as bar:
+        if n_jobs == 1 or len(todo) <= 1:
+            for i in todo:
+                done[i] = _evaluate(fn, *units[i], paths[i], config)
+                bar.update(1)
         else:
             from joblib import Parallel, delayed
 
-            outs = Parallel(n_jobs=batch)(delayed(fn)(**c, seed=s) for c, s in chunk)
-        for (c, s), out in zip(chunk, outs, strict=True):
-            done[_key(c, s)] = to_jsonable(record(c, s, out))
-        save_json(checkpoint, {"config": config, "records": list(done.values())})
-        bar.update(len(chunk))
-    bar.close()
-    return [done[_key(c, s)] for c in cells for s in seeds]
+            jobs = (delayed(_indexed)(i, fn, *units[i], paths[i], config) for i in todo)
+            for i, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+                done[i] = result
+                bar.update(1)
+    return [{**c, "seed": s, **done[i]} for i, (c, s) in enumerate(units)]
+
+
+def _indexed(i, fn, cell, seed, path, config):
+    return i, _evaluate(fn, cell, seed, path, config)
 
 
 def summarize(records, by, metrics) -> list[dict]:

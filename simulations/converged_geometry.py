@@ -36,7 +36,7 @@ def parse(argv):
     p.add_argument("--sigma-fs", type=float, nargs="+", default=[0.5, 1.0], help="sigma_f grid")
     p.add_argument("--out", default=None,
                    help="output directory (default: one per configuration under results/)")
-    p.add_argument("--restart", action="store_true", help="discard a previous partial run")
+    p.add_argument("--restart", action="store_true", help="discard the cached points of earlier runs")
     p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
     p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
     a = p.parse_args(argv)
@@ -50,7 +50,7 @@ def parse(argv):
 def run(a, config, out):
     cells = grid(lam=a.lams, alpha=a.alphas, sigma_f=a.sigma_fs)
     records = run_sweep(lambda seed, **c: converged_geometry(**c, n=a.n, seed=seed), cells,
-                        config["seed_list"], out / "checkpoint.json", config=config,
+                        config["seed_list"], out / "cache", config=config,
                         restart=a.restart, n_jobs=a.jobs, desc="converged geometry")
     summary = summarize(records, ["lam", "alpha", "sigma_f"], ["test_acc", "cos_e1", "norm"])
     for row in summary:

@@ -30,27 +30,55 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
             raise KeyboardInterrupt  # killed in the middle of the third evaluation
         return {"v": a * 10 + seed}
 
-    ckpt, cells, seeds = tmp_path / "ck.json", grid(a=[1, 2]), [0, 1]
+    cache, cells, seeds = tmp_path / "cache", grid(a=[1, 2]), [0, 1]
     resumed = False
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(fn, cells, seeds, ckpt, config={"k": 1}, progress=False)
-    assert len(json.loads(ckpt.read_text())["records"]) == 2  # two finished, saved
+        run_sweep(fn, cells, seeds, cache, config={"k": 1}, progress=False)
+    assert len(list((cache / "points").glob("*.json"))) == 2  # two finished, cached
     resumed = True
     calls.clear()
-    recs = run_sweep(fn, cells, seeds, ckpt, config={"k": 1}, progress=False)
+    recs = run_sweep(fn, cells, seeds, cache, config={"k": 1}, progress=False)
     assert calls == [(2, 0), (2, 1)]  # only the unfinished ones
     assert [r["v"] for r in recs] == [10, 11, 20, 21]
 
 
-def test_checkpoint_from_another_config_is_refused(tmp_path):
-    ckpt = tmp_path / "ck.json"
-    run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], ckpt, config={"k": 1}, progress=False)
-    with pytest.raises(ValueError, match="another config"):
-        run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], ckpt, config={"k": 2},
+def test_a_changed_config_never_reuses_a_point_and_restart_discards_them(tmp_path):
+    cache, calls = tmp_path / "cache", []
+
+    def fn(a, seed, v=1):
+        calls.append(v)
+        return {"v": v}
+
+    run_sweep(fn, grid(a=[1]), [0], cache, config={"k": 1}, progress=False)
+    recs = run_sweep(lambda a, seed: fn(a, seed, 2), grid(a=[1]), [0], cache,
+                     config={"k": 2}, progress=False)
+    assert recs[0]["v"] == 2 and calls == [1, 2]  # recomputed under the new config
+    # the first config's point is still cached: rerunning it computes nothing
+    assert run_sweep(fn, grid(a=[1]), [0], cache, config={"k": 1}, progress=False)[0]["v"] == 1
+    assert calls == [1, 2]
+    run_sweep(fn, grid(a=[1]), [0], cache, config={"k": 1}, restart=True, progress=False)
+    assert calls == [1, 2, 1] and len(list((cache / "points").glob("*.json"))) == 1
+
+
+def test_parallel_sweep_equals_the_serial_one_and_caches_every_point(tmp_path):
+    cells, seeds = grid(a=[0.1, 0.5], b=[1, 2]), [0, 1, 2]
+
+    def fn(a, b, seed):
+        return {"v": float(np.random.default_rng(seed).normal() * a + b)}
+
+    serial = run_sweep(fn, cells, seeds, tmp_path / "s", config={}, progress=False)
+    parallel = run_sweep(fn, cells, seeds, tmp_path / "p", config={}, n_jobs=2, progress=False)
+    assert parallel == serial  # same records, in the same (cell-major) order
+    assert len(list((tmp_path / "p" / "points").glob("*.json"))) == len(cells) * len(seeds)
+
+
+def test_a_damaged_point_is_refused_by_name(tmp_path):
+    run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], tmp_path, config={}, progress=False)
+    (point,) = (tmp_path / "points").glob("*.json")
+    point.write_text("{")
+    with pytest.raises(ValueError, match=rf"{point.name} is not a readable sweep point"):
+        run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], tmp_path, config={},
                   progress=False)
-    recs = run_sweep(lambda a, seed: {"v": 2}, grid(a=[1]), [0], ckpt, config={"k": 2},
-                     restart=True, progress=False)
-    assert recs[0]["v"] == 2
 
 
 def test_summarize_reports_mean_std_and_seed_count():
