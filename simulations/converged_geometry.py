@@ -36,7 +36,7 @@ def parse(argv):
     p.add_argument("--sigma-fs", type=float, nargs="+", default=[0.5, 1.0], help="sigma_f grid")
     p.add_argument("--out", default=None,
                    help="output directory (default: one per configuration under results/)")
-    p.add_argument("--restart", action="store_true", help="discard the cached points of earlier runs")
+    p.add_argument("--restart", action="store_true", help="discard earlier cached points")
     p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
     p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
     a = p.parse_args(argv)
