@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
+from . import io, paper
 from ._validation import _short, check_choice, check_positive
 from .data import signal_plus_noise
 from .dynamics import gd
@@ -41,22 +41,7 @@ __all__ = [
     "summarize_grokking",
 ]
 
-# Fig. 5 values, digitized from the figure (one run, about +-0.002 in accuracy). None means
-# "never reached by 2e5 epochs". Test loss is plain CE; train loss is the regularized mean.
-PAPER_FIG5 = {
-    0.0: {"epoch_train_acc_1.0": 1.5e3, "epoch_test_acc_0.6": None, "epoch_test_acc_0.9": None,
-          "epoch_test_acc_1.0": None, "test_loss_peak_epoch": 2e5, "test_loss_peak": 9.0,
-          "final_train_loss": 8.3e-4, "final_test_loss": 9.0, "final_test_acc": 0.513},
-    0.001: {"epoch_train_acc_1.0": 1.5e3, "epoch_test_acc_0.6": 8.0e4, "epoch_test_acc_0.9": None,
-            "epoch_test_acc_1.0": None, "test_loss_peak_epoch": 1.35e4, "test_loss_peak": 3.4,
-            "final_train_loss": 0.036, "final_test_loss": 0.32, "final_test_acc": 0.862},
-    0.01: {"epoch_train_acc_1.0": 6.1e3, "epoch_test_acc_0.6": 1.1e4, "epoch_test_acc_0.9": 3.8e4,
-           "epoch_test_acc_1.0": 7.5e4, "test_loss_peak_epoch": 2.3e3, "test_loss_peak": 1.63,
-           "final_train_loss": 0.137, "final_test_loss": 0.060, "final_test_acc": 1.0},
-    0.1: {"epoch_train_acc_1.0": 4.5e3, "epoch_test_acc_0.6": 2.8e3, "epoch_test_acc_0.9": 9.4e3,
-          "epoch_test_acc_1.0": 1.7e4, "test_loss_peak_epoch": 5e2, "test_loss_peak": 0.84,
-          "final_train_loss": 0.380, "final_test_loss": 0.284, "final_test_acc": 1.0},
-}
+PAPER_FIG5 = paper.FIG5  # digitized Fig. 5 values (one home: logitreg.paper)
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,16 @@ import sys
 from pathlib import Path
 
 import logitreg as lr
+from logitreg import paper
 from logitreg.cli import run_command
 from logitreg.experiments import converged_geometry
 from logitreg.io import default_out_dir, save_results
 from logitreg.sweep import grid, run_sweep, summarize
 
-# Digitized from the paper: Fig. 13 cos(w, e1) (flat in alpha) and Fig. 16 alpha = 0.4 acc.
-PAPER_FIG13_COS = {0.1: 0.981, 0.7: 0.752, 0.9: 0.510}
-PAPER_FIG16_ACC = {0.5: {0.1: 0.969, 0.3: 0.948, 0.5: 0.910, 0.7: 0.840, 0.9: 0.737},
-                   1.0: {0.1: 0.818, 0.3: 0.771, 0.5: 0.724, 0.7: 0.672, 0.9: 0.589}}
+# Digitized (logitreg.paper): Fig. 13 cos(w, e1), mid-range; Fig. 16 accuracy at alpha = 0.4.
+PAPER_FIG13_COS = {lam: (lo + hi) / 2 for lam, (lo, hi) in paper.FIG13_COS.items()}  # mid-range
+PAPER_FIG16_ACC = {sf: dict(zip(paper.FIG16_LAMBDAS, paper.FIG16_ACC[(0.4, sf, 1.0)], strict=True))
+                   for sf in (0.5, 1.0)}
 
 
 def parse(argv):
