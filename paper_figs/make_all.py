@@ -1,0 +1,156 @@
+"""Every figure of the paper from results: ``python paper_figs/make_all.py``.
+
+Discovers the figure modules of ``paper_figs/`` (each has ``FIGURE``, ``plot`` and
+``reproduction``), runs the simulation of each figure whose result file is missing
+(``python simulations/<name>.py --out results/<name>``; a finished or partly finished one is
+reused, since every simulation resumes), draws each figure (PNG and PDF) and writes
+``docs/reproduction.md``: per figure, the paper's value beside ours (mean ± std over seeds)
+and the asymptotic theory, with a verdict.
+
+    python paper_figs/make_all.py                 # everything (see docs/benchmarks.md)
+    python paper_figs/make_all.py --quick         # seconds per figure; writes under results/
+    python paper_figs/make_all.py --only fig13 grokking --jobs 2
+
+With ``--quick`` the report goes to ``results/reproduction-quick.md``, never over
+``docs/reproduction.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ("figure", "quantity", "setting", "paper", "ours", "theory", "verdict", "note")
+
+
+def figure_modules(only=None) -> list:
+    """The figure modules of this package, sorted by name (``only``: a subset by name)."""
+    import paper_figs
+
+    mods = []
+    for info in pkgutil.iter_modules(paper_figs.__path__):
+        if info.name.startswith("_") or info.name == "make_all":
+            continue
+        mod = importlib.import_module(f"paper_figs.{info.name}")
+        if hasattr(mod, "FIGURE"):
+            mods.append(mod)
+    names = {m.FIGURE["name"] for m in mods}
+    unknown = sorted(set(only or ()) - names)
+    if unknown:
+        raise ValueError(f"--only {' '.join(unknown)}: unknown figure; expected some of "
+                         f"{', '.join(sorted(names))}")
+    return sorted((m for m in mods if not only or m.FIGURE["name"] in only),
+                  key=lambda m: m.FIGURE["name"])
+
+
+def result_path(fig: dict, quick: bool, root: Path) -> Path:
+    name = fig["name"]
+    return root / (name + ("-quick" if quick else "")) / f"{name}.json"
+
+
+def ensure_result(fig: dict, path: Path, quick: bool, jobs: int) -> float:
+    """Run the figure's simulation unless its result exists; returns the seconds spent."""
+    if path.exists():
+        return 0.0
+    cmd = [sys.executable, str(ROOT / fig["script"]), "--out", str(path.parent)]
+    cmd += ["--quick"] if quick else []
+    cmd += ["--jobs", str(jobs)] if fig.get("jobs", True) else []
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise RuntimeError(f"{fig['script']} failed (exit {proc.returncode}): {tail}")
+    return time.perf_counter() - start
+
+
+def _cell(row: dict, key: str) -> str:
+    if key == "ours":
+        mean, std, n = row.get("ours_mean"), row.get("ours_std"), row.get("n_seeds")
+        if mean is None:
+            return "—"
+        text = f"{mean:.4g}" if isinstance(mean, float) else str(mean)
+        if isinstance(std, float) and std == std:
+            text += f" ± {std:.2g}"
+        return text + (f" (n = {n})" if n else "")
+    value = row.get(key)
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "/")
+
+
+def report(rows: list[dict], times: dict, quick: bool) -> str:
+    lines = ["# Reproduction of the paper's figures", "",
+             "Written by `python paper_figs/make_all.py" + (" --quick" if quick else "") + "`"
+             " from the result files; do not edit by hand. *ours* is the mean ± std over "
+             "seeds (the seed-to-seed spread, ddof 1, not a standard error); *theory* is the "
+             "[DERIVED] proportional-limit value where one applies; each figure module states "
+             "its verdict rule.", ""]
+    if quick:
+        lines += ["**Quick mode: small problems and few seeds; not comparable to the paper.**",
+                  ""]
+    for fig, fig_rows in _by_figure(rows).items():
+        lines += [f"## {fig}", "", "| " + " | ".join(COLUMNS[1:]) + " |",
+                  "|" + "---|" * (len(COLUMNS) - 1)]
+        lines += ["| " + " | ".join(_cell(r, k) for k in COLUMNS[1:]) + " |" for r in fig_rows]
+        lines.append("")
+    lines += ["## Simulation wall times", "", "| figure | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.0f} |" for k, v in times.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _by_figure(rows):
+    out: dict[str, list] = {}
+    for r in rows:
+        out.setdefault(str(r.get("figure", "?")), []).append(r)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="make_all.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small, fast versions of every figure")
+    p.add_argument("--jobs", type=int, default=1, help="parallel workers per simulation")
+    p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="these figures only")
+    p.add_argument("--results", default=str(ROOT / "results"), help="results root folder")
+    p.add_argument("--figures", default=None,
+                   help="output folder of the figures (default: <results>/figures[-quick])")
+    p.add_argument("--report", default=None,
+                   help="report file (default: docs/reproduction.md; with --quick "
+                        "<results>/reproduction-quick.md)")
+    a = p.parse_args(argv)
+    results = Path(a.results)
+    figures = Path(a.figures or results / ("figures-quick" if a.quick else "figures"))
+    out = Path(a.report or (results / "reproduction-quick.md" if a.quick
+                            else ROOT / "docs" / "reproduction.md"))
+    try:
+        mods = figure_modules(a.only)
+    except ValueError as err:
+        p.error(str(err))
+    rows, times = [], {}
+    from logitreg.io import atomic_write
+
+    for mod in tqdm(mods, desc="figures", unit="figure"):
+        fig = mod.FIGURE
+        path = result_path(fig, a.quick, results)
+        try:
+            times[fig["name"]] = ensure_result(fig, path, a.quick, a.jobs)
+        except RuntimeError as err:
+            print(f"make_all.py: error: {err}", file=sys.stderr)
+            return 1
+        mod.plot(path, figures)
+        rows += mod.reproduction(path)
+    text = report(rows, times, a.quick)
+    atomic_write(out, lambda fh: fh.write(text.encode()))
+    print(f"wrote {len(mods)} figures to {figures} and the report {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
