@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
+import torch
 from scipy import integrate
 from scipy.special import ndtr, ndtri
 
@@ -395,6 +396,7 @@ def test_torch_rejects_a_penalty_it_cannot_differentiate(rng):
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_agrees_with_cpu(rng):
     X, y = _binary(rng)
     a = _run(X, y, ALPHAS, population=POP, backend="torch")
