@@ -222,6 +222,16 @@ class _Newton:
             return float(obj.sample_mean(v))
 
         tau = 1.0
+        if -slope <= 1e3 * np.finfo(float).eps * max(1.0, abs(f0)):
+            # The predicted decrease is below the rounding of f: values cannot tell steps
+            # apart (an Armijo test then accepts whatever rounds down), so near the optimum
+            # judge a step by its gradient norm, as the convergence test does.
+            gnorm = np.linalg.norm(g)
+            for _ in range(60):
+                if np.linalg.norm(obj.grad(theta + tau * s)) < gnorm:
+                    return tau
+                tau *= 0.5
+            return 0.0
         for _ in range(60):
             ft = f(tau)
             if ft <= f0 + 1e-4 * tau * slope:

@@ -5,13 +5,16 @@ import re
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import logitreg as lr
 from logitreg.losses import LinearObjective, make_loss
 
-FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run (CI must not be flaky); the @example lines pin
+# inputs that once failed.
+FAST = settings(max_examples=30, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
 PARAM = re.compile(r"^(X|y|w|a|b|alpha|reg|rho|lam|mu_f|sigma_f|sigma_n|n_classes|tol|"
                    r"max_iter|method|sample_weight)\b")
 
@@ -28,6 +31,7 @@ def _cos(a, b):
 @FAST
 @given(seed=st.integers(0, 10**6), n=st.integers(20, 80), d=st.integers(2, 12),
        alpha=st.floats(0.01, 0.9), k=st.integers(-300, 300))
+@example(seed=128, n=20, d=2, alpha=0.453125, k=0)  # Newton stalled at the rounding floor
 def test_fit_is_scale_equivariant_across_the_floating_range(seed, n, d, alpha, k):
     X, y = _data(seed, n, d)
     ref = lr.fit(X, y, alpha)
@@ -96,6 +100,7 @@ def test_z_star_is_the_stationary_point_of_the_per_sample_loss(alpha, reg):
 
 @FAST
 @given(alpha=anything, n_classes=st.integers(-3, 12))
+@example(alpha=1.4623052513751407e-286, n_classes=3)  # singular vertex Newton
 def test_z_star_named_errors_for_bad_arguments(alpha, n_classes):
     try:
         lr.z_star(alpha, n_classes=n_classes)
