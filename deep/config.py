@@ -12,7 +12,9 @@ run's setting. :func:`numeric_fields` lists the others.
 
 Validation happens here, at the public boundary, and only here: a bad value raises a
 ``ValueError`` (``TypeError`` for a wrong type) that names the flag, the value and what was
-expected; the CLIs turn it into an ``argparse`` error (exit status 2).
+expected. The commands run through :func:`run_cli`, which maps every error to one line on
+stderr and an exit status by ``logitreg.cli.run_command`` (2 for bad input or a bad file, 1
+for a diverged run, 130 for an interrupt, with the command that resumes it).
 
 This module imports neither ``deep.data`` nor torch: the data-set metadata that resolving a
 config needs (:data:`DATASET_INFO`) lives here, and ``deep.data`` imports it from here.
@@ -23,6 +25,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
+import shlex
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -33,6 +38,7 @@ __all__ = [
     "DATASET_INFO",
     "MODELS",
     "REGS",
+    "REG_FIELDS",
     "DataConfig",
     "DatasetInfo",
     "RunConfig",
@@ -43,7 +49,9 @@ __all__ = [
     "derive_seeds",
     "flag",
     "numeric_fields",
-    "run_command",
+    "os_errors_as_bad_input",
+    "run_cli",
+    "setting_fields",
 ]
 
 DATASETS = ("digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn")
@@ -58,6 +66,17 @@ DEFAULT_LS_EPS = 0.1
 DEFAULT_LOGIT_ALPHA = 0.01
 DEFAULT_LOGIT_PENALTY = "quadratic"
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
+# The options of each --reg (besides --ls-eps and --logit-alpha, which compose with all):
+# what identifies a setting together with --dataset, --model and --reg (deep.summary).
+REG_FIELDS = {
+    "none": (),
+    "ls": ("ls_eps",),
+    "mixup": ("mix_alpha", "mix_prob"),
+    "cutmix": ("mix_alpha", "mix_prob"),
+    "varmixup": ("mix_alpha", "mix_prob", "varmix_latent", "varmix_clean_frac",
+                 "vae_checkpoint"),
+    "logit_penalty": ("logit_alpha", "logit_penalty"),
+}
 DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64}
 
 
@@ -107,6 +126,19 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def setting_fields(cfg: dict) -> tuple[str, ...]:
+    """The fields that identify a resolved training config ``cfg`` (a dict) to a reader:
+    ``dataset``, ``model``, ``reg``, the options of that ``reg`` (:data:`REG_FIELDS`), and
+    ``ls_eps`` or ``logit_alpha`` with ``logit_penalty`` where another ``reg`` adds them."""
+    reg = cfg.get("reg", "none")
+    names = ["dataset", "model", "reg", *REG_FIELDS.get(reg, ())]
+    if cfg.get("ls_eps") and "ls_eps" not in names:
+        names.append("ls_eps")
+    if cfg.get("logit_alpha") and "logit_alpha" not in names:
+        names += ["logit_alpha", "logit_penalty"]
+    return tuple(names)
+
+
 def derive_seeds(seed: int, names: tuple[str, ...]) -> dict[str, int]:
     """Independent 32-bit seeds, one per named random stream, derived from ``seed``
     (``numpy.random.SeedSequence``); saved in ``config.json`` with the run."""
@@ -154,6 +186,20 @@ def _check_types(cfg: Any) -> None:
             raise ValueError(
                 f"{flag(f.name)}={value!r} is not valid: expected one of {', '.join(choices)}"
             )
+
+
+def _check_run_name(name: str | None) -> None:
+    """``--run-name`` names one folder inside ``--out-dir``: it may not leave it (``..``, a
+    path separator, an absolute path), be empty, or be hidden (a leading ``.``, which also
+    covers the temporary files of atomic writes)."""
+    if name is None:
+        return
+    seps = {"/", "\\", "\0"} | ({os.sep, os.altsep} - {None})
+    if not name or name.startswith(".") or any(c in name for c in seps) or os.path.isabs(name):
+        raise ValueError(
+            f"--run-name={name!r} is not valid: expected a plain folder name inside --out-dir "
+            "(not empty, no path separator, not starting with '.')"
+        )
 
 
 def _check_range(cfg: Any, name: str, lo: float | None = None, hi: float | None = None,
@@ -235,8 +281,11 @@ class RunConfig(DataConfig):
     threads, seed, run directory, resuming, time-boxing, progress bar).
 
     Subclasses add their own fields, validate them in ``_validate`` and resolve their
-    ``None`` defaults in ``_resolve``; ``_default_run_name`` names the run directory.
+    ``None`` defaults in ``_resolve``; ``_default_run_name`` names the run directory, and
+    ``command`` is the command line that runs them (named in messages).
     """
+
+    command = ""  # no annotation: a class attribute, not a dataclass field
 
     device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when present)")
     threads: int | None = _f(None, "torch CPU threads (default: torch's own setting)",
@@ -262,6 +311,7 @@ class RunConfig(DataConfig):
         _check_types(self)
         self._validate_data()
         self._validate()
+        _check_run_name(self.run_name)
         _check_range(self, "threads", 1, what="a positive thread count")
         _check_range(self, "stop_after", 1, what="at least 1 epoch")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
@@ -299,6 +349,8 @@ class TrainConfig(RunConfig):
 
     ``None`` defaults are resolved by :meth:`resolved` (dataset-, model- or device-specific).
     """
+
+    command = "python -m deep.train"  # the command that runs this config (not a field)
 
     # --- model
     model: str = _f("cnn", "classifier architecture", MODELS)
@@ -440,6 +492,8 @@ class TrainConfig(RunConfig):
 class VAEConfig(RunConfig):
     """A convolutional VAE for VarMixup (``python -m deep.vae``)."""
 
+    command = "python -m deep.vae"
+
     latent_dim: int = _f(32, "latent size")
     beta: float = _f(1.0, "KL weight beta (1 = plain VAE)")
     width: int = _f(32, "encoder/decoder base channel width")
@@ -502,25 +556,78 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
 
 
 def config_from_args(cls: type, parser: argparse.ArgumentParser, argv: list[str] | None) -> Any:
-    """Parse ``argv`` into a validated ``cls``; a bad value exits through ``parser.error``."""
+    """Parse ``argv`` into a validated ``cls``.
+
+    A flag argparse cannot parse exits through argparse (usage and error, status 2); a bad
+    value raises ``ValueError`` naming the flag (a ``TypeError`` of the config becomes one),
+    which :func:`run_cli` maps to one line and status 2.
+    """
     ns = parser.parse_args(argv)
     try:
         return cls(**vars(ns))
-    except (TypeError, ValueError) as e:
-        parser.error(str(e))
+    except TypeError as e:
+        raise ValueError(str(e)) from e
 
 
-def run_command(parser: argparse.ArgumentParser, job: Any, cfg: Any) -> Any:
-    """``job(cfg)`` for a command-line entry point (``cfg``: its parsed input), with its
-    errors mapped to exit statuses.
-
-    Bad or missing input (``ValueError``, ``FileNotFoundError``: the message names the flag)
-    exits through ``parser.error`` with status 2, like a bad flag; a diverged run
-    (``FloatingPointError``) exits with status 1 and its message.
-    """
+def os_errors_as_bad_input(job: Any, *args: Any) -> Any:
+    """``job(*args)``, with an ``OSError`` (a path that cannot be read or written: no
+    permission, a file where a folder belongs, a full disk) re-raised as ``ValueError``, so
+    that a command reports it as bad input (status 2) in one line naming the path, not as a
+    traceback. ``FileNotFoundError`` passes unchanged (``run_command`` maps it to 2 too)."""
     try:
-        return job(cfg)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e))
-    except FloatingPointError as e:
-        parser.exit(1, f"{parser.prog}: error: {e}\n")
+        return job(*args)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise ValueError(f"{e}: expected a path that can be read and written (check --out-dir, "
+                         "--run-name, --data-root and the files named)") from e
+
+
+class _ResumeHint:
+    """The command that continues an interrupted run, decided when the interrupt comes.
+
+    ``logitreg.cli.run_command`` prints it with ``str()``. Once a checkpoint exists it is the
+    same command with ``--resume``; before the first epoch finished there is nothing to
+    resume, and the same command starts the run over.
+    """
+
+    def __init__(self, prog: str, argv: list[str]) -> None:
+        self.prog, self.argv, self.cfg = prog, argv, None
+
+    def __str__(self) -> str:
+        cfg = self.cfg
+        if cfg is None:
+            return f"{self.prog} {shlex.join(self.argv)}"
+        run = os.path.join(cfg.out_dir, cfg.run_name or cfg._default_run_name())
+        if cfg.resume or os.path.isfile(os.path.join(run, "checkpoint.pt")):
+            return f"{self.prog} {shlex.join(self.argv + ([] if cfg.resume else ['--resume']))}"
+        return (f"{self.prog} {shlex.join(self.argv)} (no epoch had finished, so this starts "
+                "the run over)")
+
+
+def run_cli(cls: type, description: str, job: Any, argv: list[str] | None) -> Any:
+    """The command ``cls.command``: parse ``argv`` into a ``cls`` config, return ``job(cfg)``.
+
+    Errors go through ``logitreg.cli.run_command``: one line ``prog: error: ...`` on stderr
+    and ``SystemExit`` with status 2 for bad input or a bad file (``ValueError``,
+    ``FileNotFoundError``; the message names the flag or the file), 1 for a diverged run
+    (``FloatingPointError``; the message names ``--lr``) or another numerical failure, 130 for
+    an interrupt, with the exact command that resumes the run. An unparseable flag keeps
+    argparse's own usage and error (status 2).
+    """
+    from logitreg.cli import run_command
+
+    prog = cls.command
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(cls, prog, description)
+    hint = _ResumeHint(prog, argv)
+    result = []
+
+    def run() -> None:
+        hint.cfg = config_from_args(cls, parser, argv)
+        result.append(os_errors_as_bad_input(job, hint.cfg))
+
+    status = run_command(prog, run, resume=hint)
+    if status:
+        raise SystemExit(status)
+    return result[0]

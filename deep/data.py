@@ -19,12 +19,17 @@ Data sets
 ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``, ``svhn``
     Read by torchvision's own dataset classes from ``data_root`` (torchvision's layout:
     :func:`expected_files`); downloaded only when ``download`` is set. ``val_fraction`` of
-    the official training split (stratified, seeded by ``data_seed``) is held out.
+    the official training split (stratified, seeded by ``data_seed``) is held out. A file
+    torchvision cannot read (truncated, garbled, another format), or one whose contents do
+    not fit the data set (image shape, labels), is a ``ValueError`` naming that file; a
+    failed download is a ``ValueError`` saying so.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,7 @@ import torch.nn.functional as F
 
 from logitreg.data import simplex_means
 
+from ._io import UNREADABLE, error_summary
 from .config import DATASET_INFO, DataConfig
 
 __all__ = [
@@ -263,30 +269,159 @@ def _check_files(name: str, root: str) -> None:
     )
 
 
+class _DownloadError(ValueError):
+    """torchvision's download failed (network, or a partial file right after it)."""
+
+
+def _with_download_errors(cls: type, name: str, root: str) -> type:
+    """A subclass of torchvision class ``cls`` whose ``download()`` turns a failure into a
+    :class:`_DownloadError` that says so: without a network, torchvision's own error would
+    be an md5 or "not found or corrupted" message that blames the files."""
+
+    def download(self) -> None:
+        try:
+            cls.download(self)
+        # URLError and socket errors are OSErrors; torchvision raises RuntimeError when every
+        # mirror failed (MNIST) or when the file it just fetched fails its md5.
+        except (OSError, RuntimeError, http.client.HTTPException) as e:
+            listing = ", ".join(str(p.relative_to(root)) for p in expected_files(name, root))
+            raise _DownloadError(
+                f"--download: downloading {name} into --data-root={root} failed "
+                f"({error_summary(e, limit=300)}): expected a network connection; without one, "
+                f"place the files {listing} under {root} (deep.data.expected_files lists them) "
+                "and run without --download"
+            ) from e
+
+    return type(cls.__name__, (cls,), {"download": download})
+
+
+def _split_files(name: str, root: str | os.PathLike, train: bool
+                 ) -> list[tuple[Path, str | None, str | None]]:
+    """(path, md5, required key) of each file torchvision reads for one split, in its
+    order; ``key``: the entry a CIFAR pickle must hold."""
+    cls, root = _tv_class(name, True), Path(root)
+    if name in ("mnist", "fashion-mnist"):
+        raw, prefix = root / cls.__name__ / "raw", "train" if train else "t10k"
+        return [(raw / f"{prefix}-images-idx3-ubyte", None, None),
+                (raw / f"{prefix}-labels-idx1-ubyte", None, None)]
+    if name == "svhn":
+        _, filename, md5 = cls.split_list["train" if train else "test"]
+        return [(root / filename, md5, None)]
+    folder = root / cls.base_folder
+    return [(folder / f, md5, "data") for f, md5 in (cls.train_list if train else cls.test_list)
+            ] + [(folder / cls.meta["filename"], cls.meta["md5"], cls.meta["key"])]
+
+
+_FORMATS = {"mnist": "IDX file", "fashion-mnist": "IDX file", "cifar10": "CIFAR pickle",
+            "cifar100": "CIFAR pickle", "svhn": "SVHN .mat file"}
+
+
+def _read_one(name: str, path: Path, key: str | None) -> None:
+    """Read one file the way torchvision's class does; raise what its reader raises."""
+    if name in ("mnist", "fashion-mnist"):
+        from torchvision.datasets import mnist
+
+        read = mnist.read_image_file if "-images-" in path.name else mnist.read_label_file
+        read(str(path))
+    elif name == "svhn":
+        import scipy.io
+
+        mat = scipy.io.loadmat(path)
+        _ = mat["X"], mat["y"]  # KeyError if absent
+    else:
+        with open(path, "rb") as fh:
+            entry = pickle.load(fh, encoding="latin1")
+        value = entry[key]  # KeyError if absent, TypeError if not a dict
+        if key == "data":  # a batch: rows of 3 x 32 x 32 values, one label each
+            rows = np.asarray(value)
+            labels = entry["labels"] if "labels" in entry else entry["fine_labels"]
+            if rows.ndim != 2 or rows.shape[1] != 3072 or len(labels) != len(rows):
+                raise ValueError(f"data of shape {rows.shape} with {len(labels)} labels: "
+                                 "expected (N, 3072) with N labels")
+
+
+def _unreadable(name: str, root: str, train: bool, verify: bool, err: BaseException
+                ) -> ValueError:
+    """The error for a split torchvision could not read: which file, and why.
+
+    torchvision says only "corrupted" or raises from deep inside its reader, naming no
+    file; this re-checks each file of the split (md5 first, when checked, then a read) to
+    name the culprit.
+    """
+    from scipy.io.matlab import MatReadError
+    from torchvision.datasets.utils import check_integrity
+
+    head = f"data set {name} under --data-root={root}"
+    files = _split_files(name, root, train)
+    if verify:
+        for path, md5, _ in files:
+            if md5 and not check_integrity(str(path), md5):
+                return ValueError(
+                    f"{head}: {path} fails torchvision's md5 check; the file exists, so it "
+                    "differs from the official release: expected the official files, or pass "
+                    "--no-verify-checksums")
+    for path, _, key in files:
+        try:
+            _read_one(name, path, key)
+        except (*UNREADABLE, MatReadError) as e:
+            return ValueError(
+                f"{head}: {path} is not a valid {_FORMATS[name]} ({error_summary(e)}): "
+                "expected the file as the official release has it (deep.data.expected_files "
+                "lists the layout)")
+    listing = ", ".join(str(p) for p, _, _ in files)
+    return ValueError(f"{head}: torchvision could not read {listing} ({error_summary(err)}): "
+                      "expected the files as the official release has them")
+
+
+def _check_split(name: str, root: str, train: bool, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse a split whose images or labels do not fit the data set (garbage in a readable
+    file would otherwise train silently, or fail later with an index error)."""
+    info = DATASET_INFO[name]
+    shape = (info.channels, info.side, info.side)
+    files = ", ".join(str(p) for p, _, _ in _split_files(name, root, train)
+                      if not p.name.endswith("meta"))
+    problem = None
+    if x.dtype != torch.uint8:
+        problem = f"images of dtype {x.dtype}, not 8-bit"
+    elif x.ndim != 4 or tuple(x.shape[1:]) != shape:
+        problem = f"images of shape {tuple(x.shape[1:])}, not {shape}"
+    elif y.ndim != 1 or len(y) != len(x):
+        problem = f"{len(x)} images but {tuple(y.shape)} labels"
+    elif len(x) == 0:
+        problem = "no images"
+    elif int(y.min()) < 0 or int(y.max()) >= info.num_classes:
+        problem = (f"labels from {int(y.min())} to {int(y.max())}, outside "
+                   f"0..{info.num_classes - 1}")
+    if problem:
+        raise ValueError(f"data set {name} under --data-root={root}: {files} hold {problem}: "
+                         "expected the files as the official release has them")
+
+
 def _torchvision(cfg: DataConfig) -> ImageData:
+    from scipy.io.matlab import MatReadError
+
     name, root = cfg.dataset, cfg.data_root
     if not cfg.download:
         _check_files(name, root)
-    cls = _tv_class(name, cfg.verify_checksums)
+    cls = _with_download_errors(_tv_class(name, cfg.verify_checksums), name, root)
     splits = []
     for train in (True, False):
         kw = {"split": "train" if train else "test"} if name == "svhn" else {"train": train}
         try:
             ds = cls(root, download=cfg.download, **kw)
-        except RuntimeError as e:  # torchvision: "not found or corrupted"
-            raise ValueError(
-                f"data set {name} under --data-root={root}: torchvision refused its files "
-                f"({e}); the files exist, so their md5 differs from the official release: "
-                "expected the official files, or pass --no-verify-checksums"
-            ) from e
-        if name == "svhn":  # (N, 3, 32, 32) uint8, labels numpy with 10 -> 0 already
-            x = torch.from_numpy(np.ascontiguousarray(ds.data))
-            y = torch.from_numpy(np.asarray(ds.labels, dtype=np.int64))
-        elif name in ("cifar10", "cifar100"):  # (N, 32, 32, 3) uint8 numpy
-            x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2)
-            y = torch.as_tensor(ds.targets, dtype=torch.int64)
-        else:  # MNIST family: (N, 28, 28) uint8 tensor
-            x, y = ds.data[:, None], ds.targets.long()
+            if name == "svhn":  # (N, 3, 32, 32) uint8, labels numpy with 10 -> 0 already
+                x = torch.from_numpy(np.ascontiguousarray(ds.data))
+                y = torch.from_numpy(np.asarray(ds.labels, dtype=np.int64).reshape(-1))
+            elif name in ("cifar10", "cifar100"):  # (N, 32, 32, 3) uint8 numpy
+                x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2)
+                y = torch.as_tensor(ds.targets, dtype=torch.int64)
+            else:  # MNIST family: (N, 28, 28) uint8 tensor
+                x, y = ds.data[:, None], ds.targets.long()
+        except _DownloadError:
+            raise
+        except (*UNREADABLE, MatReadError) as e:  # torchvision: "corrupted", or its readers
+            raise _unreadable(name, root, train, cfg.verify_checksums, e) from e
+        _check_split(name, root, train, x, y)
         splits.append((x.float().div_(255.0).contiguous(), y))
     (x_pool, y_pool), (x_test, y_test) = splits
     info = DATASET_INFO[name]
@@ -303,7 +438,9 @@ def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> ImageDa
         A torchvision data set is missing under ``cfg.data_root`` (without ``download``); the
         message names the data set, the root and every file expected there.
     ValueError
-        Files exist but fail torchvision's md5 check.
+        Files exist but fail torchvision's md5 check, cannot be read, or hold images or
+        labels that do not fit the data set (the message names the file); or ``download``
+        failed (no network).
     """
     if cfg.dataset == "digits":
         data = _digits(cfg)

@@ -23,10 +23,11 @@ import json
 import math
 from pathlib import Path
 
+from logitreg.cli import run_command
 from logitreg.io import mean_std, save_json
 
-from ._io import read_config
-from .config import TrainConfig, numeric_fields, run_command
+from ._io import read_config, read_json
+from .config import TrainConfig, numeric_fields, os_errors_as_bad_input, setting_fields
 
 __all__ = ["METRICS", "format_table", "main", "summarize"]
 
@@ -48,7 +49,8 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
     -------
     list of dict
         One per setting, in order of first appearance: ``setting`` (the fields in which the
-        groups differ, in :class:`~deep.config.TrainConfig`'s field order), ``n``,
+        groups differ, in :class:`~deep.config.TrainConfig`'s field order; for a single
+        setting, the fields that identify it: :func:`deep.config.setting_fields`), ``n``,
         ``seeds``, ``runs`` and ``<metric>_mean``, ``<metric>_std`` for each of
         :data:`METRICS` (``ddof = 1``; NaN for a single seed).
 
@@ -57,8 +59,9 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
     FileNotFoundError
         A run directory lacks ``config.json`` or ``results.json`` (unfinished run).
     ValueError
-        No run directories, a directory of another command (a VAE run), or two runs of one
-        setting that share a seed.
+        No run directories, a directory of another command (a VAE run), a garbled
+        ``config.json`` or ``results.json`` (the message names the file), or two runs of
+        one setting that share a seed.
     """
     if not run_dirs:
         raise ValueError("RUN_DIR: no run directories given: expected one or more")
@@ -70,11 +73,16 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
                     f"RUN_DIR={d} has no {name}: expected the directory of a finished "
                     "python -m deep.train run (an unfinished one continues with --resume)"
                 )
-        res = json.loads((d / "results.json").read_text())
+        expected = f"{', '.join(METRICS)} in the results.json of a python -m deep.train run"
+        res = read_json(d / "results.json", label=f"RUN_DIR={d}: {d / 'results.json'}",
+                        expected=expected)
         if any(m not in res for m in METRICS):
             raise ValueError(f"RUN_DIR={d} is not a python -m deep.train run: expected "
                              f"{', '.join(METRICS)} in its results.json")
-        cfg = read_config(d, TrainConfig)
+        if not all(isinstance(res[m], (int, float)) or res[m] is None for m in METRICS):
+            raise ValueError(f"RUN_DIR={d}: {d / 'results.json'} holds a non-number among "
+                             f"{', '.join(METRICS)}: expected {expected}")
+        cfg = read_config(d, TrainConfig, label=f"RUN_DIR={d}: ")
         setting = {k: cfg[k] for k in _SETTING}
         g = groups.setdefault(json.dumps(setting, sort_keys=True),
                               {"setting": setting, "seeds": [], "runs": [], "results": []})
@@ -85,12 +93,14 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
         g["seeds"].append(cfg["seed"])
         g["runs"].append(str(d))
         g["results"].append(res)
-    # Show only the fields in which the settings differ (all of them for a single group).
+    # Show only the fields in which the settings differ; a single setting, by the few fields
+    # that identify it (data set, model, regularizer and its own options).
     settings = [g["setting"] for g in groups.values()]
     varying = [k for k in settings[0] if len({json.dumps(s.get(k)) for s in settings}) > 1]
+    shown = varying or [k for k in setting_fields(settings[0]) if k in settings[0]]
     out = []
     for g in groups.values():
-        row = {"setting": {k: g["setting"][k] for k in (varying or g["setting"])},
+        row = {"setting": {k: g["setting"][k] for k in shown},
                "n": len(g["seeds"]), "seeds": g["seeds"], "runs": g["runs"]}
         for m in METRICS:
             row[f"{m}_mean"], row[f"{m}_std"] = mean_std([r[m] for r in g["results"]])
@@ -116,7 +126,10 @@ def format_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    """``python -m deep.summary``: print the table; ``--json`` also writes the rows."""
+    """``python -m deep.summary``: print the table; ``--json`` also writes the rows.
+
+    A failure prints one line on stderr and raises ``SystemExit`` (2 for a missing, garbled
+    or foreign run directory; ``logitreg.cli.run_command``)."""
     parser = argparse.ArgumentParser(
         prog="python -m deep.summary",
         description="Mean ± std over seeds of finished deep.train runs, grouped by setting.")
@@ -125,10 +138,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--json", type=Path, help="also write the summary rows to this file "
                         "(a single seed's std as null)")
     args = parser.parse_args(argv)
-    rows = run_command(parser, summarize, args.run_dirs)
-    print(format_table(rows))
-    if args.json:
-        save_json(args.json, rows)
+    rows = []
+
+    def job() -> None:
+        if args.json is not None and args.json.is_dir():
+            raise ValueError(f"--json={args.json} is a directory: expected a file name for the "
+                             "summary rows")
+        rows.extend(summarize(args.run_dirs))
+        print(format_table(rows))
+        if args.json:
+            save_json(args.json, rows)
+
+    status = run_command(parser.prog, lambda: os_errors_as_bad_input(job))
+    if status:
+        raise SystemExit(status)
     return rows
 
 

@@ -32,26 +32,41 @@ import torch.nn.functional as F
 from logitreg.io import provenance, save_json
 
 from ._io import (
+    TRAIN_CHECKPOINT,
     append_metrics,
     atomic_torch_save,
-    check_finite_loss,
-    load_torch,
+    check_loss,
+    error_summary,
+    load_checkpoint,
     machine_name,
     open_run_dir,
     read_config,
+    restore_states,
 )
 from .calibration import calibration_metrics
-from .config import TrainConfig, build_parser, config_from_args, derive_seeds, run_command
+from .config import TrainConfig, derive_seeds, run_cli
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import one_hot_smooth, resolve_logit_penalty, training_loss
 from .mixing import Mixing, MixRNG, build_mixing
 from .models import Classifier, build_model
 from .vae import load_vae
 
-__all__ = ["TrainStep", "evaluate", "load_model", "lr_factor", "main", "train"]
+__all__ = ["EXPLOSION_FACTOR", "TrainStep", "evaluate", "explosion_limit", "load_model",
+           "lr_factor", "main", "train"]
 
-CHECKPOINT_FORMAT = "deep.train/1"
+CHECKPOINT_FORMAT = TRAIN_CHECKPOINT
+CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "rng")
 SEED_STREAMS = ("init", "data", "augment", "mix_device", "mix_host")
+
+# Divergence beyond NaN: an epoch whose mean training loss exceeds EXPLOSION_FACTOR * log K
+# stops the run. log K is the loss of a uniform prediction, about where a freshly
+# initialised model starts; the soft CE exceeds 1000 log K only when wrong logits lead by
+# thousands (2,300 for K = 10): the weights have blown up. A run with --lr 50 on digits
+# reaches 4.7e7 in its first epoch and, unstopped, would end at chance accuracy. Healthy
+# runs stay far below (measured on digits, 30 epochs of --reg none, ls, mixup, cutmix and
+# logit_penalty at the default lr: at most 2.26, in the first epoch, against a limit of
+# 2303); a logit penalty adds alpha |z|^2, which at initialisation is O(K), also far below.
+EXPLOSION_FACTOR = 1e3
 
 
 def lr_factor(step: int, total_steps: int, schedule: str, milestones: tuple[float, ...],
@@ -174,6 +189,14 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     return dict(zip(("acc", "ece", "oe", "nll", "confidence"), stats, strict=True))
 
 
+def explosion_limit(num_classes: int) -> tuple[float, str]:
+    """The mean training loss above which a run counts as diverged, and its description:
+    ``EXPLOSION_FACTOR * log K`` (see the comment at :data:`EXPLOSION_FACTOR`)."""
+    limit = EXPLOSION_FACTOR * math.log(num_classes)
+    return limit, (f"{EXPLOSION_FACTOR:g} log K = {limit:.4g} (K = {num_classes}; log K is the "
+                   "loss of a uniform prediction)")
+
+
 def _check_vae(cfg: TrainConfig, meta: dict, data: ImageData) -> None:
     trained_on = meta["data"]["dataset"]
     shape = tuple(meta["arch"]["image_shape"])
@@ -249,7 +272,7 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     device = torch.device(cfg.device)
     vae, vae_meta = (load_vae(cfg.vae_checkpoint, device) if cfg.reg == "varmixup"
                      else (None, None))
-    run, ckpt = open_run_dir(cfg)
+    run, ckpt = open_run_dir(cfg, CHECKPOINT_FORMAT, CHECKPOINT_KEYS)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if vae is not None:
         _check_vae(cfg, vae_meta, data)
@@ -274,11 +297,14 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
 
     start = 0
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        rngs.load_state(ckpt["rng"])
-        start = ckpt["epoch"]
+        def load() -> int:
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+            sched.load_state_dict(ckpt["scheduler"])
+            rngs.load_state(ckpt["rng"])
+            return ckpt["epoch"]
+
+        start = restore_states(load, run / "checkpoint.pt", cfg.epochs, cfg.command)
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
@@ -297,34 +323,36 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
                      mix_rng=rngs.mix)
     evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last)
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
+    explosion = explosion_limit(data.num_classes)
     # One tick per step (host-side only: it never waits for the device); the loss and
-    # accuracy shown are those of the last finished epoch.
-    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
-               unit="step", disable=not cfg.progress, desc=cfg.run_name, file=sys.stderr)
-    for epoch in range(start, stop):
-        t0 = time.perf_counter()
-        model.train()
-        for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
-            step(data.x_train[idx], data.y_train[idx])
-            bar.update()
-        train_loss, train_acc = step.read()  # the one synchronisation of the epoch
-        check_finite_loss(train_loss, epoch + 1, run, cfg.lr)
-        seconds = time.perf_counter() - t0
-        record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "train_loss": train_loss,
-                  "train_acc": train_acc, "epoch_time_s": seconds,
-                  "train_images_per_s": steps_per_epoch * cfg.batch_size / seconds}
-        if len(data.x_val):
-            record.update({f"val_{k}": v for k, v in
-                           evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
-        append_metrics(run / "metrics.jsonl", record)
-        atomic_torch_save(run / "checkpoint.pt", {
-            "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-            "rng": rngs.state(),
-        })
-        bar.set_postfix({"epoch": epoch + 1, **{k: f"{v:.3f}" for k, v in record.items()
-                                                  if k in ("train_loss", "train_acc", "val_acc")}})
-    bar.close()
+    # accuracy shown are those of the last finished epoch. The context closes the bar also
+    # on an interrupt or an error, so that the command's error line comes last.
+    with tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
+              unit="step", disable=not cfg.progress, desc=cfg.run_name, file=sys.stderr) as bar:
+        for epoch in range(start, stop):
+            t0 = time.perf_counter()
+            model.train()
+            for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
+                step(data.x_train[idx], data.y_train[idx])
+                bar.update()
+            train_loss, train_acc = step.read()  # the one synchronisation of the epoch
+            check_loss(train_loss, epoch + 1, run, cfg.lr, *explosion)
+            seconds = time.perf_counter() - t0
+            record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "train_loss": train_loss,
+                      "train_acc": train_acc, "epoch_time_s": seconds,
+                      "train_images_per_s": steps_per_epoch * cfg.batch_size / seconds}
+            if len(data.x_val):
+                record.update({f"val_{k}": v for k, v in
+                               evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
+            append_metrics(run / "metrics.jsonl", record)
+            atomic_torch_save(run / "checkpoint.pt", {
+                "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": rngs.state(),
+            })
+            shown = ("train_loss", "train_acc", "val_acc")
+            bar.set_postfix({"epoch": epoch + 1,
+                             **{k: f"{v:.3f}" for k, v in record.items() if k in shown}})
 
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
     if stop < cfg.epochs:
@@ -338,25 +366,40 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
 
 def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> Classifier:
     """Rebuild the model of a run directory from its ``config.json`` and ``checkpoint.pt``
-    (eval mode), e.g. to read ``features(x)`` for representation analysis."""
+    (eval mode), e.g. to read ``features(x)`` for representation analysis.
+
+    Raises ``ValueError`` naming the file if either is garbled or another command's."""
     run = Path(run_dir)
     saved = read_config(run, TrainConfig)
-    ckpt = load_torch(run / "checkpoint.pt")
-    state = ckpt["model"]
-    channels = state["mean"].shape[1]
-    model = build_model(saved["model"], channels, state["head.weight"].shape[0],
-                        torch.zeros(channels), torch.ones(channels), saved["width"],
-                        saved["feature_dim"])
-    model.load_state_dict(state)
+    path = run / "checkpoint.pt"
+    ckpt = load_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_KEYS, label=str(path),
+                           expected="the checkpoint.pt of a python -m deep.train run")
+    try:
+        state = ckpt["model"]
+        channels = state["mean"].shape[1]
+        model = build_model(saved["model"], channels, state["head.weight"].shape[0],
+                            torch.zeros(channels), torch.ones(channels), saved["width"],
+                            saved["feature_dim"])
+        model.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+        raise ValueError(f"{path} does not fit {run / 'config.json'} ({error_summary(e)}): "
+                         "expected the files of one python -m deep.train run") from e
     return model.to(device).eval()
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """``python -m deep.train``: parse, train, print test accuracy and ECE."""
-    parser = build_parser(TrainConfig, "python -m deep.train",
-                          "Train a CNN with a soft-label regularizer (deep/train.py).")
-    cfg = config_from_args(TrainConfig, parser, argv)
-    out = run_command(parser, train, cfg)
+    """``python -m deep.train``: parse, train, print test accuracy and ECE.
+
+    Returns the run's results; a failure prints one line on stderr and raises
+    ``SystemExit`` (2 bad input or file, 1 divergence, 130 interrupt with the resume
+    command; see :func:`deep.config.run_cli`).
+    """
+    return run_cli(TrainConfig, "Train a CNN with a soft-label regularizer (deep/train.py).",
+                   _train_and_report, argv)
+
+
+def _train_and_report(cfg: TrainConfig) -> dict:
+    out = train(cfg)
     if out["finished"]:
         print(f"{Path(out['run_dir']).name}: test accuracy {out['test_acc']:.4f}  "
               f"ECE {out['test_ece']:.4f}  NLL {out['test_nll']:.4f}  "

@@ -40,19 +40,26 @@ from torch import nn
 from logitreg.io import provenance, save_json
 
 from ._io import (
+    VAE_CHECKPOINT,
+    VAE_TRAIN_CHECKPOINT,
     append_metrics,
     atomic_torch_save,
-    check_finite_loss,
-    load_torch,
+    check_loss,
+    error_summary,
+    load_checkpoint,
     machine_name,
     open_run_dir,
+    restore_states,
 )
-from .config import DataConfig, VAEConfig, build_parser, config_from_args, derive_seeds, run_command
+from .config import DataConfig, VAEConfig, derive_seeds, run_cli
 from .data import ImageData, epoch_batches, load_dataset
 
 __all__ = ["ConvVAE", "load_vae", "train_vae", "vae_loss", "save_mixup_grid", "main"]
 
-CHECKPOINT_FORMAT = "deep.vae/1"
+CHECKPOINT_FORMAT = VAE_CHECKPOINT  # vae.pt, read by VarMixup
+TRAINING_FORMAT = VAE_TRAIN_CHECKPOINT  # checkpoint.pt, read by --resume
+CHECKPOINT_KEYS = ("arch", "state_dict", "data")
+TRAINING_KEYS = ("epoch", "state_dict", "optimizer", "rng")
 
 
 class ConvVAE(nn.Module):
@@ -139,21 +146,28 @@ def load_vae(path: str | Path, device: torch.device | str = "cpu") -> tuple[Conv
     """Load a frozen (eval, no grad) VAE and the checkpoint's metadata.
 
     Raises ``FileNotFoundError`` naming ``--vae-checkpoint`` if ``path`` is missing, and
-    ``ValueError`` if it is not a checkpoint written by ``python -m deep.vae``.
+    ``ValueError`` naming it if it is not a ``vae.pt`` written by ``python -m deep.vae``
+    (garbled, truncated, another checkpoint, or weights that do not fit its architecture).
     """
     path = Path(path)
+    label, expected = f"--vae-checkpoint={path}", "the vae.pt written by python -m deep.vae"
     if not path.is_file():
         raise FileNotFoundError(
-            f"--vae-checkpoint={path} does not exist: expected the vae.pt written by "
-            "python -m deep.vae --dataset <dataset> (see docs/deep.md)"
+            f"{label} {'is a directory' if path.is_dir() else 'does not exist'}: expected "
+            "the vae.pt written by python -m deep.vae --dataset <dataset> (see docs/deep.md)"
         )
-    ckpt = load_torch(path)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"--vae-checkpoint={path} is not a {CHECKPOINT_FORMAT} checkpoint: "
-                         "expected the vae.pt written by python -m deep.vae")
-    a = ckpt["arch"]
-    vae = ConvVAE(tuple(a["image_shape"]), a["latent_dim"], a["width"], a["bounded"])
-    vae.load_state_dict(ckpt["state_dict"])
+    ckpt = load_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_KEYS, label=label,
+                           expected=expected)
+    try:
+        a, data = ckpt["arch"], ckpt["data"]
+        shape = tuple(int(n) for n in a["image_shape"])
+        if len(shape) != 3 or not isinstance(data["dataset"], str):
+            raise ValueError(f"image shape {shape}, data set {data['dataset']!r}")
+        vae = ConvVAE(shape, a["latent_dim"], a["width"], a["bounded"])
+        vae.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+        raise ValueError(f"{label} is a damaged {CHECKPOINT_FORMAT} checkpoint "
+                         f"({error_summary(e)}): expected {expected}") from e
     vae.requires_grad_(False).eval().to(device)
     return vae, {k: v for k, v in ckpt.items() if k != "state_dict"}
 
@@ -207,7 +221,7 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device(cfg.device)
-    run, ckpt = open_run_dir(cfg)
+    run, ckpt = open_run_dir(cfg, TRAINING_FORMAT, TRAINING_KEYS)
     data = (data if data is not None else load_dataset(cfg, device)).to(device)
     if len(data.x_train) < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {len(data.x_train)} "
@@ -219,13 +233,20 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     g_data = torch.Generator(device).manual_seed(seeds["data"])
     g_noise = torch.Generator(device).manual_seed(seeds["noise"])
-    start = 0
+    steps = len(data.x_train) // cfg.batch_size
+    stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
+    start, record = 0, {}
     if ckpt is not None:
-        vae.load_state_dict(ckpt["state_dict"])
-        opt.load_state_dict(ckpt["optimizer"])
-        g_data.set_state(ckpt["rng"]["data"])
-        g_noise.set_state(ckpt["rng"]["noise"])
-        start = ckpt["epoch"]
+        def load() -> int:
+            vae.load_state_dict(ckpt["state_dict"])
+            opt.load_state_dict(ckpt["optimizer"])
+            g_data.set_state(ckpt["rng"]["data"])
+            g_noise.set_state(ckpt["rng"]["noise"])
+            return ckpt["epoch"]
+
+        start = restore_states(load, run / "checkpoint.pt", cfg.epochs, cfg.command)
+        if start == stop == cfg.epochs:  # a finished run: its last epoch's numbers are on disk
+            record = _last_record(run / "metrics.jsonl", start)
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     else:
         (run / "metrics.jsonl").unlink(missing_ok=True)
@@ -233,46 +254,42 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             "config": dataclasses.asdict(cfg), "seeds": seeds, **provenance(),
             "torch": torch.__version__, "machine": machine_name(device), "argv": sys.argv,
         })
-    steps = len(data.x_train) // cfg.batch_size
-    stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
-    bar = tqdm(total=cfg.epochs * steps, initial=start * steps, unit="step",
-               desc=f"vae {cfg.dataset}", disable=not cfg.progress, file=sys.stderr)
-    record: dict = {}
-    for epoch in range(start, stop):
-        t0 = time.perf_counter()
-        vae.train()
-        sums = torch.zeros(3, device=device)  # loss, reconstruction NLL, KL summed over batches
-        for idx in epoch_batches(len(data.x_train), cfg.batch_size, g_data):
-            x = data.x_train[idx]
-            eps = torch.randn(len(idx), cfg.latent_dim, generator=g_noise, device=device)
-            loss, rec, kl = vae_loss(vae, x, eps, cfg.beta)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sums += torch.stack([loss.detach(), rec.detach(), kl.detach()])
-            bar.update()
-        loss, rec, kl = (sums / steps).tolist()  # the one host sync of the epoch
-        check_finite_loss(loss, epoch + 1, run, cfg.lr)
-        vae.eval()
-        record = {"epoch": epoch + 1, "loss": loss, "recon_nll": rec, "kl": kl,
-                  "epoch_time_s": time.perf_counter() - t0}
-        if len(data.x_val):
-            record["val_mse_per_pixel"] = reconstruction_error(vae, data.x_val)
-        append_metrics(run / "metrics.jsonl", record)
-        atomic_torch_save(run / "checkpoint.pt", {
-            "format": CHECKPOINT_FORMAT + "-train", "epoch": epoch + 1,
-            "state_dict": vae.state_dict(), "optimizer": opt.state_dict(),
-            "rng": {"data": g_data.get_state(), "noise": g_noise.get_state()},
-        })
-        bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.2f}", kl=f"{kl:.2f}")
-    bar.close()
+    # The context closes the bar also on an interrupt or an error, so that the command's
+    # error line comes last.
+    with tqdm(total=cfg.epochs * steps, initial=start * steps, unit="step",
+              desc=f"vae {cfg.dataset}", disable=not cfg.progress, file=sys.stderr) as bar:
+        for epoch in range(start, stop):
+            t0 = time.perf_counter()
+            vae.train()
+            sums = torch.zeros(3, device=device)  # loss, reconstruction NLL, KL summed over batches
+            for idx in epoch_batches(len(data.x_train), cfg.batch_size, g_data):
+                x = data.x_train[idx]
+                eps = torch.randn(len(idx), cfg.latent_dim, generator=g_noise, device=device)
+                loss, rec, kl = vae_loss(vae, x, eps, cfg.beta)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sums += torch.stack([loss.detach(), rec.detach(), kl.detach()])
+                bar.update()
+            loss, rec, kl = (sums / steps).tolist()  # the one host sync of the epoch
+            check_loss(loss, epoch + 1, run, cfg.lr)
+            vae.eval()
+            record = {"epoch": epoch + 1, "loss": loss, "recon_nll": rec, "kl": kl,
+                      "epoch_time_s": time.perf_counter() - t0}
+            if len(data.x_val):
+                record["val_mse_per_pixel"] = reconstruction_error(vae, data.x_val)
+            append_metrics(run / "metrics.jsonl", record)
+            atomic_torch_save(run / "checkpoint.pt", {
+                "format": TRAINING_FORMAT, "epoch": epoch + 1,
+                "state_dict": vae.state_dict(), "optimizer": opt.state_dict(),
+                "rng": {"data": g_data.get_state(), "noise": g_noise.get_state()},
+            })
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.2f}", kl=f"{kl:.2f}")
 
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
     if stop < cfg.epochs:
         return out
     vae.eval()
-    if not record:  # resumed a finished run: the last epoch's numbers are on disk
-        record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     results = {"test_mse_per_pixel": reconstruction_error(vae, data.x_test),
                "train_loss": record["loss"], "train_kl": record["kl"], "epochs": cfg.epochs}
     atomic_torch_save(run / "vae.pt", {
@@ -288,12 +305,32 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     return {**out, **results}
 
 
+def _last_record(path: Path, epoch: int) -> dict:
+    """The metrics line of ``epoch``, the last one in ``path`` (a finished run resumed)."""
+    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+    try:
+        record = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        record = {}
+    if not isinstance(record, dict) or record.get("epoch") != epoch or not (
+            {"loss", "kl"} <= set(record)):
+        raise ValueError(f"--resume: {path} lacks the loss and KL of epoch {epoch}, the last "
+                         "one in checkpoint.pt: expected the metrics.jsonl the run wrote")
+    return record
+
+
 def main(argv: list[str] | None = None) -> dict:
-    """``python -m deep.vae``: train a VAE, save ``vae.pt`` and ``grid.png``."""
-    parser = build_parser(VAEConfig, "python -m deep.vae",
-                          "Train a convolutional VAE for VarMixup (deep/vae.py).")
-    cfg = config_from_args(VAEConfig, parser, argv)
-    out = run_command(parser, train_vae, cfg)
+    """``python -m deep.vae``: train a VAE, save ``vae.pt`` and ``grid.png``.
+
+    Returns the run's results; a failure prints one line on stderr and raises
+    ``SystemExit`` (see :func:`deep.config.run_cli`).
+    """
+    return run_cli(VAEConfig, "Train a convolutional VAE for VarMixup (deep/vae.py).",
+                   _train_and_report, argv)
+
+
+def _train_and_report(cfg: VAEConfig) -> dict:
+    out = train_vae(cfg)
     if out["finished"]:
         print(f"test reconstruction MSE per pixel {out['test_mse_per_pixel']:.5f}  "
               f"checkpoint {out['run_dir']}/vae.pt  grid {out['run_dir']}/grid.png")

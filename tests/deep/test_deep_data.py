@@ -229,3 +229,160 @@ def test_augment_off_is_identity_and_batches_cover_an_epoch():
     assert torch.equal(augment(x, 0, False, torch.Generator()), x)
     b = epoch_batches(103, 10, torch.Generator().manual_seed(0))
     assert b.shape == (10, 10) and len(b.unique()) == 100 and b.max() < 103
+
+
+# ----------------------------------------------------------------------------- bad files
+
+
+def _mnist(root, rng, n_train=40, n_test=12):
+    """Fabricated MNIST IDX files under ``root``; returns their raw folder."""
+    raw = root / "MNIST" / "raw"
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        _idx(raw / f"{split}-images-idx3-ubyte", _images(rng, n, (28, 28)))
+        _idx(raw / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return raw
+
+
+def _garbage(n=2000):
+    return np.random.default_rng(7).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+# (file, corruption) -> the reason in torchvision's reader; every message names the file.
+_BAD_IDX = {
+    "truncated images": ("train-images-idx3-ubyte", lambda b: b[: len(b) // 2]),
+    "header only": ("t10k-images-idx3-ubyte", lambda b: b[:16]),
+    "empty labels": ("t10k-labels-idx1-ubyte", lambda b: b""),
+    "random labels": ("train-labels-idx1-ubyte", lambda b: _garbage()),
+    "labels as images": ("train-labels-idx1-ubyte", None),  # an images file in its place
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_IDX))
+def test_a_corrupted_idx_file_is_named(tmp_path, rng, case):
+    """torchvision's own IDX reader (no mock) on damaged files: a ValueError naming the
+    file, not a bare AssertionError."""
+    raw = _mnist(tmp_path, rng)
+    name, corrupt = _BAD_IDX[case]
+    path = raw / name
+    if corrupt is None:
+        path.write_bytes((raw / "train-images-idx3-ubyte").read_bytes())
+    else:
+        path.write_bytes(corrupt(path.read_bytes()))
+    with pytest.raises(ValueError) as e:
+        load_dataset(TrainConfig(dataset="mnist", data_root=str(tmp_path)))
+    assert f"data set mnist under --data-root={tmp_path}: {path} is not a valid IDX file (" in \
+        str(e.value)
+
+
+def test_readable_files_with_wrong_contents_are_refused(tmp_path, rng):
+    """Files torchvision reads without complaint, whose contents do not fit the data set:
+    labels outside 0..9, or fewer labels than images."""
+    raw = _mnist(tmp_path, rng)
+    _idx(raw / "t10k-labels-idx1-ubyte", np.full(12, 200))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte hold labels from 200 to 200, "
+                                         r"outside 0..9"):
+        load_dataset(TrainConfig(dataset="mnist", data_root=str(tmp_path)))
+    _idx(raw / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 11))
+    with pytest.raises(ValueError, match=r"hold 12 images but \(11,\) labels"):
+        load_dataset(TrainConfig(dataset="mnist", data_root=str(tmp_path)))
+
+
+@pytest.mark.parametrize("case", ["truncated", "random", "not a dict", "no data", "short rows"])
+def test_a_corrupted_cifar_pickle_is_named(tmp_path, rng, case):
+    _cifar(tmp_path, rng, "cifar10")
+    folder = tmp_path / "cifar-10-batches-py"
+    path = folder / ("batches.meta" if case == "not a dict" else "data_batch_3")
+    if case == "truncated":
+        path.write_bytes(path.read_bytes()[:500])
+    elif case == "random":
+        path.write_bytes(_garbage())
+    elif case == "not a dict":
+        path.write_bytes(pickle.dumps(["airplane", "automobile"]))
+    elif case == "no data":
+        path.write_bytes(pickle.dumps({"labels": [0, 1]}))
+    else:  # rows of 3000 values, not 3 x 32 x 32
+        path.write_bytes(pickle.dumps({"data": _images(rng, 6, (3000,)), "labels": [0] * 6}))
+    with pytest.raises(ValueError) as e:
+        load_dataset(TrainConfig(dataset="cifar10", data_root=str(tmp_path),
+                                 verify_checksums=False))
+    assert f"{path} is not a valid CIFAR pickle (" in str(e.value)
+
+
+@pytest.mark.parametrize("case", ["truncated", "random", "no X", "wrong shape"])
+def test_a_corrupted_svhn_mat_file_is_named(tmp_path, rng, case):
+    for split, n in (("train", 30), ("test", 10)):
+        x = _images(rng, n, (32, 32, 3)).transpose(1, 2, 3, 0)
+        y = rng.integers(1, 11, (n, 1))
+        scipy.io.savemat(tmp_path / f"{split}_32x32.mat", {"X": x, "y": y})
+    path = tmp_path / "test_32x32.mat"
+    if case == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif case == "random":
+        path.write_bytes(_garbage())
+    elif case == "no X":
+        scipy.io.savemat(path, {"Z": np.zeros(3), "y": np.ones((3, 1))})
+    else:  # readable, but 28x28 images
+        scipy.io.savemat(path, {"X": _images(rng, 5, (28, 28, 3)).transpose(1, 2, 3, 0),
+                                "y": rng.integers(1, 11, (5, 1))})
+    with pytest.raises(ValueError) as e:
+        load_dataset(TrainConfig(dataset="svhn", data_root=str(tmp_path), verify_checksums=False))
+    msg = str(e.value)
+    assert str(path) in msg
+    if case == "wrong shape":
+        assert "hold images of shape (3, 28, 28), not (3, 32, 32)" in msg
+    else:
+        assert "is not a valid SVHN .mat file (" in msg
+
+
+def test_the_command_refuses_a_corrupted_data_file(tmp_path, capsys, rng):
+    """Through python -m deep.train: exit status 2, one line naming the file, and no run
+    directory for a run that never started."""
+    from deep import train
+
+    raw = _mnist(tmp_path / "data", rng)
+    bad = raw / "train-images-idx3-ubyte"
+    bad.write_bytes(bad.read_bytes()[:-100])
+    with pytest.raises(SystemExit) as e:
+        train.main(["--dataset", "mnist", "--data-root", str(tmp_path / "data"), "--device",
+                    "cpu", "--no-progress", "--out-dir", str(tmp_path / "out")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m deep.train: error: data set mnist")
+    assert f"{bad} is not a valid IDX file (" in err
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """A network stub: every URL torchvision opens fails as without a connection."""
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution (stub)")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10", "svhn"])
+def test_a_failed_download_says_so(tmp_path, no_network, name):
+    """--download without a network: the message blames the download, not the files, and
+    says where to place them instead."""
+    with pytest.raises(ValueError) as e:
+        load_dataset(TrainConfig(dataset=name, data_root=str(tmp_path), download=True))
+    msg = str(e.value)
+    assert msg.startswith(f"--download: downloading {name} into --data-root={tmp_path} failed (")
+    assert "Temporary failure in name resolution" in msg and "md5" not in msg
+    assert "expected a network connection; without one, place the files" in msg
+    assert str(expected_files(name, tmp_path)[0].relative_to(tmp_path)) in msg
+
+
+def test_download_is_not_needed_for_files_in_place(tmp_path, rng, no_network):
+    """--download with the files already there reads them and touches no network."""
+    _mnist(tmp_path, rng)
+    data = load_dataset(TrainConfig(dataset="mnist", data_root=str(tmp_path), download=True,
+                                    val_fraction=0.0))
+    assert data.x_train.shape == (40, 1, 28, 28)

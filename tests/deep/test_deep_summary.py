@@ -51,9 +51,11 @@ def test_groups_by_setting_and_reduces_over_seeds(runs, capsys):
 
 
 def test_errors_name_the_run_directory(runs, tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         summary.main([str(tmp_path)])
-    assert f"RUN_DIR={tmp_path} has no config.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"python -m deep.summary: error: RUN_DIR={tmp_path} has no config.json")
     seed0 = str(runs / "digits-cnn-none-seed0")
     with pytest.raises(ValueError, match=r"repeats seed 0 of .*none-seed0 with the same"):
         summary.summarize([seed0, seed0])
@@ -79,3 +81,38 @@ def test_runs_written_before_a_field_existed_join_their_setting(runs, tmp_path):
     path.write_text(json.dumps(saved))
     rows = summary.summarize([tmp_path / "0", tmp_path / "1"])
     assert len(rows) == 1 and rows[0]["n"] == 2
+
+
+def test_a_single_setting_shows_only_what_identifies_it(runs, capsys):
+    """One setting has no differing fields: the row names the data set, model, regularizer
+    and that regularizer's own options, not every field of the config."""
+    rows = summary.main([str(runs / "digits-cnn-ls-seed0")])
+    assert rows[0]["setting"] == {"dataset": "digits", "model": "cnn", "reg": "ls",
+                                  "ls_eps": 0.1}
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == ("| dataset | model | reg | ls_eps | n | test_acc | "
+                                       "test_ece | test_nll |")
+    rows = summary.summarize([runs / f"digits-cnn-none-seed{s}" for s in (0, 1, 2)])
+    assert rows[0]["setting"] == {"dataset": "digits", "model": "cnn", "reg": "none"}
+    assert rows[0]["n"] == 3
+
+
+def test_setting_fields_follow_the_regularizer():
+    from deep.config import setting_fields
+
+    assert setting_fields({"reg": "mixup", "ls_eps": 0.0, "logit_alpha": 0.0}) == (
+        "dataset", "model", "reg", "mix_alpha", "mix_prob")
+    # --ls-eps and --logit-alpha compose with every --reg: shown where they are on.
+    assert setting_fields({"reg": "cutmix", "ls_eps": 0.1, "logit_alpha": 0.01}) == (
+        "dataset", "model", "reg", "mix_alpha", "mix_prob", "ls_eps", "logit_alpha",
+        "logit_penalty")
+    assert setting_fields({"reg": "logit_penalty", "ls_eps": 0.0, "logit_alpha": 0.01}) == (
+        "dataset", "model", "reg", "logit_alpha", "logit_penalty")
+
+
+def test_json_output_must_be_a_file(runs, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        summary.main([str(runs / "digits-cnn-ls-seed0"), "--json", str(tmp_path)])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == (f"python -m deep.summary: error: --json={tmp_path} is a "
+                                       "directory: expected a file name for the summary rows\n")

@@ -143,10 +143,33 @@ def _cli_error(capsys, args):
     (["--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
     (["--milestones", "0.8,0.5"], "--milestones=0.8,0.5 is not valid: expected increasing"),
     (["--device", "tpu"], "--device='tpu' is not valid: expected auto, cpu, cuda or cuda:N"),
+    (["--run-name", "../escape"], "--run-name='../escape' is not valid: expected a plain "
+                                  "folder name inside --out-dir (not empty, no path separator, "
+                                  "not starting with '.')"),
+    (["--run-name", "/tmp/abs"], "--run-name='/tmp/abs' is not valid"),
+    (["--run-name", "a/b"], "--run-name='a/b' is not valid"),
+    (["--run-name", ""], "--run-name='' is not valid"),
+    (["--run-name", ".hidden"], "--run-name='.hidden' is not valid"),
+    (["--run-name", ".."], "--run-name='..' is not valid"),
 ])
 def test_cli_errors_name_flag_value_and_expectation(capsys, tmp_path, args, expected):
+    """Each error is one line "prog: error: ..." (exit status 2), except a flag argparse
+    itself cannot parse, which keeps argparse's usage line."""
     err = _cli_error(capsys, args + ["--out-dir", str(tmp_path)])
     assert expected in err
+    if not expected.startswith("argument "):
+        assert err == f"python -m deep.train: error: {expected}" + err.split(expected, 1)[1]
+        assert err.count("\n") == 1
+    assert not any(tmp_path.iterdir())  # nothing written for a refused run
+
+
+def test_run_name_is_checked_in_the_python_api_too():
+    from deep.config import VAEConfig
+
+    for cls in (TrainConfig, VAEConfig):
+        with pytest.raises(ValueError, match=r"--run-name='\.\./x' is not valid"):
+            cls(run_name="../x")
+    assert TrainConfig(run_name="digits-cnn-mixup-seed0.v2").run_name.endswith(".v2")
 
 
 def test_vae_of_another_dataset_shape_is_rejected(capsys, tmp_path, vae_checkpoint):
@@ -298,3 +321,48 @@ def test_divergence_stops_the_run_and_keeps_the_last_finite_checkpoint(tmp_path,
     run = tmp_path / "r"
     assert not (run / "checkpoint.pt").exists() and not (run / "results.json").exists()
     assert not (run / "metrics.jsonl").exists()
+    assert err.count("\n") == 1 and err.startswith("python -m deep.train: error: training")
+
+
+def test_an_exploding_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    """Divergence beyond NaN: the lr jumps 1000-fold after epoch 1 (multistep, gamma 1000),
+    the loss explodes past 1000 log K while still finite; exit status 1 naming --lr,
+    checkpoint.pt keeps epoch 1, and no results.json."""
+    args = ["--dataset", "digits", "--digits-size", "8", "--width", "8", "--batch-size", "64",
+            "--epochs", "2", "--lr", "0.05", "--schedule", "multistep", "--milestones", "0.5",
+            "--lr-gamma", "1000", "--no-progress", "--device", "cpu",
+            "--out-dir", str(tmp_path), "--run-name", "r"]
+    with pytest.raises(SystemExit) as e:
+        train_mod.main(args)
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "training diverged in epoch 2: mean training loss " in err
+    assert "exceeds 1000 log K = 2303 (K = 10; log K is the loss of a uniform prediction)" in err
+    assert f"{tmp_path / 'r' / 'checkpoint.pt'} holds epoch 1, the last good one" in err
+    assert "try a smaller --lr (it was 0.05)" in err
+    run = tmp_path / "r"
+    assert load_torch(run / "checkpoint.pt")["epoch"] == 1 and not (run / "results.json").exists()
+    assert len(_metrics(run)) == 1
+
+
+def test_explosion_limit_is_far_above_a_healthy_loss():
+    import math
+
+    limit, text = train_mod.explosion_limit(10)
+    assert limit == pytest.approx(1000 * math.log(10)) and "1000 log K = 2303" in text
+    assert train_mod.explosion_limit(100)[0] == pytest.approx(1000 * math.log(100))
+
+
+def test_paths_that_cannot_hold_a_run_are_bad_input(tmp_path, capsys):
+    """--out-dir naming a file, or a folder below a file: one line, exit status 2."""
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    err = _cli_error(capsys, ["--out-dir", str(a_file)])
+    assert err == (f"python -m deep.train: error: --out-dir: {a_file} is a file: expected a "
+                   "directory (or none yet) for the run's files\n")
+    err = _cli_error(capsys, ["--digits-size", "8", "--width", "8", "--out-dir",
+                              str(a_file / "below")])
+    assert err.startswith("python -m deep.train: error: [Errno 20] Not a directory: ")
+    assert err.count("\n") == 1 and "check --out-dir" in err
+    assert a_file.read_text() == "x"

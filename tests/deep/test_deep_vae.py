@@ -45,12 +45,23 @@ def test_vae_shapes_and_loss_terms():
         assert kl >= 0
 
 
-def test_load_vae_errors(tmp_path):
+def test_load_vae_errors(tmp_path, vae_checkpoint):
     with pytest.raises(FileNotFoundError, match=r"--vae-checkpoint=.*missing.pt does not exist"):
         load_vae(tmp_path / "missing.pt")
+    with pytest.raises(FileNotFoundError, match=r"--vae-checkpoint=.* is a directory"):
+        load_vae(tmp_path)
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match=r"--vae-checkpoint=.*other.pt is not a deep.vae/1"):
+    with pytest.raises(ValueError, match=r"--vae-checkpoint=.*other.pt is not a deep.vae/1 "
+                                         r"checkpoint \(the vae.pt of python -m deep.vae\): it "
+                                         r"holds a checkpoint of format None"):
         load_vae(tmp_path / "other.pt")
+    # The right tag on weights of another architecture: named, not a RuntimeError.
+    ckpt = load_torch(vae_checkpoint)
+    ckpt["arch"] = {**ckpt["arch"], "width": 4}
+    torch.save(ckpt, tmp_path / "narrow.pt")
+    with pytest.raises(ValueError, match=r"--vae-checkpoint=.*narrow.pt is a damaged deep.vae/1 "
+                                         r"checkpoint \(RuntimeError: Error\(s\) in loading"):
+        load_vae(tmp_path / "narrow.pt")
 
 
 def _vae_cli(out, *extra):
@@ -88,9 +99,11 @@ def test_vae_resume_is_bitwise_exact(tmp_path, capsys):
 
 
 def test_vae_run_directory_errors(tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         _vae_cli(tmp_path, "--run-name", "r", "--resume")
-    assert "--resume: " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"python -m deep.vae: error: --resume: {tmp_path / 'r'}")
     _vae_cli(tmp_path, "--run-name", "r", "--stop-after", "1")
     with pytest.raises(SystemExit):
         _vae_cli(tmp_path, "--run-name", "r")
@@ -104,5 +117,6 @@ def test_vae_divergence_is_an_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         _vae_cli(tmp_path, "--run-name", "d", "--lr", "1e3")
     assert e.value.code == 1
-    assert "try a smaller --lr (it was 1000)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "try a smaller --lr (it was 1000)" in err and err.count("\n") == 1
     assert not (tmp_path / "d" / "vae.pt").exists()
