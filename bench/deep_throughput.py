@@ -13,6 +13,18 @@ On CUDA the steps are timed with CUDA events and the host synchronises once per 
 the timed steps; on the CPU with ``time.perf_counter`` (CPU kernels are synchronous).
 VarMixup uses an untrained VAE of the default size (its timing does not depend on training).
 
+``--epoch`` adds the end-to-end measurement: whole epochs of ``deep.train.train`` (reg
+``none``) on CIFAR-10-shaped random data held on the device (45,000 training, 5,000
+validation and 10,000 test images on CUDA, the CIFAR-10 split at ``--val-fraction 0.1``),
+with the validation evaluation, the metrics line and a checkpoint in every epoch
+(``--checkpoint-every 1``, the worst case; the default writes every 10th). An epoch's cycle
+is the time between two consecutive metrics writes (the bench wraps
+``deep.train.append_metrics``), the first epoch (compilation, cuDNN autotuning) untimed. It
+is reported against the pure step time x steps per epoch (the mean of the ``none`` steps
+timed for the first table: an epoch is a sum of steps); the target is a ratio <= 1.10.
+
+    python bench/deep_throughput.py --device cuda --compile --regs none --cost-reps 0 --epoch
+
 A second table isolates the regularizer's own cost: ``TrainStep.prepare`` (augmentation, soft
 targets, mixing; for VarMixup the VAE's encode and decode) plus ``TrainStep.loss`` and its
 backward to the logits, the only work that differs between regularizers (the model's
@@ -27,18 +39,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from deep import train as train_mod
 from deep._io import machine_name
-from deep.config import REGS, TrainConfig, VAEConfig
-from deep.data import epoch_batches, synthetic_images, synthetic_templates
+from deep.config import COMPILE_MODES, REGS, TrainConfig, VAEConfig
+from deep.data import ImageData, epoch_batches, synthetic_images, synthetic_templates
 from deep.mixing import MixRNG, build_mixing
 from deep.models import build_model
-from deep.train import TrainStep
+from deep.train import TrainStep, backend_settings
 from deep.vae import ConvVAE
 
 
@@ -60,6 +74,20 @@ def parse(argv=None):
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default: on for cuda)")
     p.add_argument("--compile", action="store_true", help="torch.compile each model")
+    p.add_argument("--compile-mode", default=COMPILE_MODES[0], choices=COMPILE_MODES,
+                   help="torch.compile mode (deep.train's --compile-mode)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="deep.train's --deterministic (deterministic algorithms, no cuDNN "
+                        "autotuning; default: autotuning on cuda, as in training)")
+    p.add_argument("--epoch", action="store_true",
+                   help="also time whole epochs of deep.train.train (data on the device, "
+                        "validation, checkpoint) against the pure step time x steps")
+    p.add_argument("--epoch-images", type=int,
+                   help="training images of --epoch (default: 45000 on cuda, CIFAR-10's "
+                        "training split; 16 batches on cpu); validation and test get 1/9 and "
+                        "2/9 of it, CIFAR-10's proportions")
+    p.add_argument("--epochs", type=int, default=4,
+                   help="epochs of --epoch; the first (compilation, autotuning) is not timed")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own)")
     p.add_argument("--json", type=Path, help="also write the results here")
     return p.parse_args(argv)
@@ -72,7 +100,7 @@ def setup(reg, args, device, data, vae):
         # The VAE is passed in below; the name only satisfies the config's check.
         vae_checkpoint="untrained" if reg == "varmixup" else None, crop_pad=4, hflip=True,
         batch_size=args.batch_size, device=args.device, precision=args.precision,
-        channels_last=args.channels_last, compile=args.compile,
+        channels_last=args.channels_last, compile=args.compile, compile_mode=args.compile_mode,
     ).resolved(torch.cuda.is_available())
     torch.manual_seed(0)  # same initial weights for every regularizer
     model = build_model(cfg.model, 3, 10, data.mean(dim=(0, 2, 3)), data.std(dim=(0, 2, 3)),
@@ -84,13 +112,14 @@ def setup(reg, args, device, data, vae):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     mixing = build_mixing(cfg.reg, alpha=cfg.mix_alpha, prob=cfg.mix_prob, vae=vae,
                           latent=cfg.varmix_latent, clean_frac=cfg.varmix_clean_frac)
-    net = torch.compile(model) if cfg.compile else model
+    net = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     return TrainStep(net, opt, sched, mixing, num_classes=10, ls_eps=cfg.ls_eps,
                      logit_alpha=cfg.logit_alpha, crop_pad=cfg.crop_pad, hflip=cfg.hflip,
                      precision=cfg.precision, channels_last=cfg.channels_last,
                      aug_generator=torch.Generator(device).manual_seed(1),
                      mix_rng=MixRNG(np.random.default_rng(2),
-                                    torch.Generator(device).manual_seed(3)))
+                                    torch.Generator(device).manual_seed(3)),
+                     cudagraphs=train_mod._uses_cudagraphs(cfg))
 
 
 def time_calls(fn, batches, device):
@@ -127,6 +156,46 @@ def time_reg_cost(step, batches, x, y, logits, device):
     return time_calls(work, batches, device)
 
 
+def time_epochs(args, device):
+    """Whole epochs of ``deep.train.train`` (reg none, a checkpoint every epoch) on random
+    CIFAR-10-shaped data on ``device``: the cycle time of each epoch after the first (between
+    consecutive metrics writes), its training loop (``epoch_time_s`` of metrics.jsonl), and
+    the steps per epoch."""
+    n = args.epoch_images
+    g = torch.Generator(device).manual_seed(0)
+
+    def images(k):  # (k, 3, 32, 32) in [0, 1] and labels (k,); their values do not matter
+        return (torch.rand(k, 3, 32, 32, generator=g, device=device),
+                torch.randint(0, 10, (k,), generator=g, device=device))
+
+    data = ImageData("synthetic", *images(n), *images(n // 9), *images(2 * n // 9), 10,
+                     torch.full((3,), 0.5), torch.full((3,), 0.29))
+    stamps = []
+    real_append = train_mod.append_metrics
+
+    def append(path, record, keep_epochs=None):  # one call per epoch, after its evaluation
+        real_append(path, record, keep_epochs)
+        if record:
+            stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as out:
+        cfg = TrainConfig(
+            dataset="synthetic", model=args.model, width=args.width, reg="none", crop_pad=4,
+            hflip=True, batch_size=args.batch_size, epochs=args.epochs, device=args.device,
+            precision=args.precision, channels_last=args.channels_last, compile=args.compile,
+            compile_mode=args.compile_mode, deterministic=args.deterministic,
+            checkpoint_every=1, progress=False, out_dir=out, run_name="epoch")
+        train_mod.append_metrics = append
+        try:
+            train_mod.train(cfg, data=data)
+        finally:
+            train_mod.append_metrics = real_append
+        lines = (Path(out) / "epoch" / "metrics.jsonl").read_text().splitlines()
+    cycles = [b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True)]
+    loops = [json.loads(ln)["epoch_time_s"] for ln in lines[1:]]
+    return cycles, loops, n // args.batch_size
+
+
 def main(argv=None):
     args = parse(argv)
     device = torch.device(args.device)
@@ -135,10 +204,19 @@ def main(argv=None):
     args.batch_size = args.batch_size or (512 if on_cuda else 64)
     args.precision = args.precision if args.precision != "auto" else ("bf16" if on_cuda else "fp32")
     args.channels_last = on_cuda if args.channels_last is None else args.channels_last
+    args.epoch_images = args.epoch_images or (45000 if on_cuda else 16 * args.batch_size)
     if args.threads:
         torch.set_num_threads(args.threads)
     regs = args.regs.split(",")
+    if args.epoch and "none" not in regs:
+        raise SystemExit("--epoch needs none among --regs: its step time is the reference")
+    if args.epoch and args.epochs < 2:
+        raise SystemExit("--epoch needs --epochs >= 2: the first epoch is not timed")
+    with backend_settings(device, args.deterministic):  # as in training
+        return _run(args, device, regs)
 
+
+def _run(args, device, regs):
     g = torch.Generator().manual_seed(0)
     templates, basis = synthetic_templates(10, (3, 32, 32), 8.0, g)
     n = args.batch_size * 8
@@ -167,7 +245,9 @@ def main(argv=None):
     base = med.get("none")
     machine = machine_name(device)
     setting = (f"{args.model} width {args.width}, batch {args.batch_size}, {args.precision}, "
-               f"channels_last={args.channels_last}, compile={args.compile}, "
+               f"channels_last={args.channels_last}, compile={args.compile}"
+               f"{f' ({args.compile_mode})' if args.compile else ''}, "
+               f"deterministic={args.deterministic}, "
                f"{args.rounds}x{args.steps} timed steps after {args.warmup} warm-up")
     print(f"device: {machine}; torch {torch.__version__}\n{setting}\n")
     print("| reg | median step (ms) | IQR (ms) | train images/s | step / none |")
@@ -178,7 +258,8 @@ def main(argv=None):
         ratio = med[reg] / base if base else float("nan")
         print(f"| {reg} | {1e3 * med[reg]:.1f} | {1e3 * q1:.1f}-{1e3 * q3:.1f} | "
               f"{args.batch_size / med[reg]:,.0f} | {ratio:.3f} |")
-        result.append({"reg": reg, "median_step_s": med[reg], "q1_s": q1, "q3_s": q3,
+        result.append({"reg": reg, "median_step_s": med[reg],
+                       "mean_step_s": statistics.fmean(times[reg]), "q1_s": q1, "q3_s": q3,
                        "images_per_s": args.batch_size / med[reg], "ratio_to_none": ratio,
                        "n_steps": len(times[reg])})
     if args.cost_reps and base:
@@ -207,12 +288,32 @@ def main(argv=None):
                   f"{1e3 * extra:+.3f} | {100 * extra / base:+.2f} % |")
             row.update(own_work_median_s=cmed[reg], own_work_q1_s=q1, own_work_q3_s=q3,
                        added_step_fraction=extra / base)
+    epoch = None
+    if args.epoch:
+        cycles, loops, steps = time_epochs(args, device)
+        # An epoch is a sum of steps: its reference is the mean step (the median, robust for
+        # the table above, would understate a sum on a loaded CPU; on a GPU they agree).
+        pure = steps * statistics.fmean(times["none"])
+        cycle, loop = statistics.median(cycles), statistics.median(loops)
+        n = args.epoch_images
+        print(f"\nEnd to end: deep.train.train, reg none, {n}/{n // 9}/{2 * n // 9} training/"
+              f"validation/test images on the device, a checkpoint every epoch; median of "
+              f"epochs 2-{args.epochs} against {steps} steps x the mean none step:\n")
+        print("| epoch cycle (s) | training loop (s) | validation + metrics + checkpoint (s) "
+              "| steps x step (s) | cycle / (steps x step) | loop / (steps x step) |")
+        print("|---|---|---|---|---|---|")
+        print(f"| {cycle:.3f} | {loop:.3f} | {cycle - loop:.3f} | {pure:.3f} | "
+              f"{cycle / pure:.3f} | {loop / pure:.3f} |")
+        epoch = {"cycle_s": cycles, "training_loop_s": loops, "steps_per_epoch": steps,
+                 "images": [n, n // 9, 2 * n // 9], "median_cycle_s": cycle,
+                 "median_training_loop_s": loop, "pure_epoch_s": pure,
+                 "ratio_cycle_to_pure": cycle / pure, "ratio_loop_to_pure": loop / pure}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"device": machine, "torch": torch.__version__,
                                          "setting": setting, "args": {k: str(v) for k, v in
                                                                       vars(args).items()},
-                                         "results": result}, indent=2))
+                                         "results": result, "epoch": epoch}, indent=2))
     return result
 
 

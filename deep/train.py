@@ -6,14 +6,18 @@ Example (CPU, about a minute)::
 
 The run directory ``<out-dir>/<run-name>/`` holds ``config.json`` (resolved config, seeds,
 git hash and dirty flag), ``metrics.jsonl`` (one line per epoch), ``checkpoint.pt`` (model,
-optimizer, scheduler, every generator state and the epoch, rewritten atomically after each
-epoch) and, at the end, ``results.json`` (test accuracy, ECE, overconfidence error, NLL,
-mean confidence). ``--resume`` continues from the checkpoint exactly: on the CPU, E epochs
-in one go and k epochs + resume + E-k epochs give bitwise-identical weights.
+optimizer, scheduler, every generator state and the epoch; rewritten atomically every
+``--checkpoint-every`` epochs, after the last one, and with the last finished epoch when a
+run stops on an interrupt or divergence) and, at the end, ``results.json`` (test accuracy,
+ECE, overconfidence error, NLL, mean confidence). ``--resume`` continues from the checkpoint
+exactly: on the CPU, E epochs in one go and k epochs + resume + E-k epochs give
+bitwise-identical weights.
 
 The step keeps everything on the device and never synchronises with the host: augmentation,
 mixing, forward, backward and the metric sums all stay there; the sums are read once per
-epoch. On CUDA it uses bf16 autocast and channels_last by default, and ``--compile``.
+epoch. On CUDA it uses bf16 autocast, channels_last and cuDNN autotuning by default, and
+``--compile`` (CUDA graphs by default: every training batch has one shape, and evaluation
+batches are padded to it). ``--deterministic`` makes CUDA runs bitwise reproducible.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +58,8 @@ from .mixing import Mixing, MixRNG, build_mixing
 from .models import Classifier, build_model
 from .vae import load_vae
 
-__all__ = ["EXPLOSION_FACTOR", "TrainStep", "evaluate", "explosion_limit", "load_model",
-           "lr_factor", "main", "train"]
+__all__ = ["EXPLOSION_FACTOR", "TrainStep", "backend_settings", "evaluate", "explosion_limit",
+           "load_model", "lr_factor", "main", "train"]
 
 CHECKPOINT_FORMAT = TRAIN_CHECKPOINT
 CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "rng")
@@ -83,10 +90,59 @@ def lr_factor(step: int, total_steps: int, schedule: str, milestones: tuple[floa
     return 1.0
 
 
+# cuBLAS's deterministic workspace setting (":16:8" is the other one; a value already set in
+# the environment is kept). cuBLAS reads it when it first sets up a workspace, and
+# torch.use_deterministic_algorithms refuses cuBLAS calls without it.
+CUBLAS_WORKSPACE = ("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
 def _autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def _uses_cudagraphs(cfg: TrainConfig) -> bool:
+    """Whether ``--compile`` captures CUDA graphs: then each step and each evaluation batch
+    must start a new graph replay (``torch.compiler.cudagraph_mark_step_begin``)."""
+    return (cfg.compile and cfg.device.startswith("cuda")
+            and cfg.compile_mode in ("reduce-overhead", "max-autotune"))
+
+
+@contextlib.contextmanager
+def backend_settings(device: torch.device | str, deterministic: bool = False):
+    """The process-wide backend flags of a run; every flag is restored on exit.
+
+    On CUDA, cuDNN autotunes its convolution algorithms (``cudnn.benchmark``): a run has
+    fixed shapes (every training batch, and every evaluation batch, padded, has the same
+    size), so each shape is tuned once, in the first steps. Autotuning picks by timing, so
+    the bits of the results may change from run to run.
+
+    ``deterministic`` (``--deterministic``): ``torch.use_deterministic_algorithms(True)``,
+    ``cudnn.deterministic``, no autotuning, and ``CUBLAS_WORKSPACE_CONFIG=:4096:8``, set
+    before the first cuBLAS call of the run (unless the environment already sets it), so that
+    a CUDA run repeats bit for bit on the same GPU and software. On the CPU the kernels used
+    here are deterministic already (for a given thread count); the flag changes nothing there.
+    """
+    cudnn = torch.backends.cudnn
+    name, value = CUBLAS_WORKSPACE
+    saved = (cudnn.benchmark, cudnn.deterministic, torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(), os.environ.get(name))
+    try:
+        if deterministic:
+            os.environ.setdefault(name, value)
+            torch.use_deterministic_algorithms(True)
+            cudnn.deterministic, cudnn.benchmark = True, False
+        elif torch.device(device).type == "cuda":
+            cudnn.benchmark = True
+        yield
+    finally:
+        cudnn.benchmark, cudnn.deterministic = saved[0], saved[1]
+        torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
+        if saved[4] is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved[4]
 
 
 class TrainStep:
@@ -98,7 +154,8 @@ class TrainStep:
     totals (one synchronisation) and resets them.
 
     ``logit_penalty`` is the ``--logit-penalty`` value; it is resolved to the core's penalty
-    ``f`` once, here, not per step.
+    ``f`` once, here, not per step. ``cudagraphs``: the model is compiled with CUDA graphs,
+    so each step marks the start of a new replay.
 
     The training accuracy counts ``argmax(logits) == argmax(soft target)``: the dominant
     label of a mixed sample.
@@ -109,7 +166,7 @@ class TrainStep:
                  num_classes: int, ls_eps: float, logit_alpha: float, crop_pad: int,
                  hflip: bool, precision: str, channels_last: bool,
                  aug_generator: torch.Generator, mix_rng: MixRNG,
-                 logit_penalty: str = "quadratic") -> None:
+                 logit_penalty: str = "quadratic", cudagraphs: bool = False) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.mixing = mixing
         self.num_classes, self.ls_eps, self.logit_alpha = num_classes, ls_eps, logit_alpha
@@ -117,6 +174,7 @@ class TrainStep:
         self.crop_pad, self.hflip = crop_pad, hflip
         self.precision, self.channels_last = precision, channels_last
         self.aug_generator, self.mix_rng = aug_generator, mix_rng
+        self.cudagraphs = cudagraphs
         self.device = aug_generator.device
         self.totals = torch.zeros(2, device=self.device)  # loss * batch, correct
         self.images = 0
@@ -143,6 +201,8 @@ class TrainStep:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Train on images (B, C, H, W) in [0, 1] with integer labels (B,)."""
         x, y_soft = self.prepare(x, y)
+        if self.cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
         with _autocast(self.device, self.precision):
             logits = self.model(x)  # (B, K)
         loss = self.loss(logits, y_soft)
@@ -166,9 +226,18 @@ class TrainStep:
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precision: str = "fp32",
-             channels_last: bool = False, batch_size: int = 1024) -> dict[str, float]:
+             channels_last: bool = False, batch_size: int = 1024, pad: bool = True,
+             cudagraphs: bool = False) -> dict[str, float]:
     """Accuracy, ECE and overconfidence error (15 bins), NLL and mean max-softmax confidence
-    of ``model`` on images (N, C, H, W) with labels (N,).
+    of ``model`` on images (N, C, H, W) with labels (N,), in batches of ``batch_size``.
+
+    With ``pad`` every batch has ``batch_size`` images: the last one is filled up with zero
+    images, whose logits are dropped before any metric is computed. A compiled model then
+    sees one shape (training uses ``batch_size`` too), so evaluation compiles one graph, once,
+    and never a dynamic-shape one. In eval mode each image's logits do not depend on the
+    rest of its batch, so the results equal those without padding (a test checks it bitwise
+    on the CPU). ``cudagraphs``: the model is compiled with CUDA graphs (each batch starts a
+    replay, and its logits are copied out of the graph's reused output buffer).
 
     The logits stay on the device; the five numbers are fetched with one synchronisation.
     Mean confidence below accuracy means under-confidence (which ECE counts and OE does not).
@@ -177,10 +246,16 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     model.eval()
     logits = []
     for xb in x.split(batch_size):
+        n = len(xb)
+        if pad and n < batch_size:
+            xb = torch.cat([xb, xb.new_zeros((batch_size - n, *xb.shape[1:]))])
         if channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
+        if cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
         with _autocast(x.device, precision):
-            logits.append(model(xb).float())
+            out = model(xb)  # (batch_size, K)
+        logits.append(out[:n].to(torch.float32, copy=True))  # the real images only
     model.train(was_training)
     z = torch.cat(logits)  # (N, K)
     cal = calibration_metrics(z, y, n_bins=15)
@@ -249,6 +324,88 @@ class _Generators:
         self.mix.host.bit_generator.state = state["mix_host"]
 
 
+def _copy_state(obj, copy: Callable[[torch.Tensor], torch.Tensor]):
+    """``obj`` (nested dicts, lists and tuples of tensors and plain values) with every tensor
+    replaced by ``copy(tensor)`` and every container rebuilt, so that nothing is shared with
+    the live training state."""
+    if isinstance(obj, torch.Tensor):
+        return copy(obj)
+    if isinstance(obj, dict):
+        return {k: _copy_state(v, copy) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_copy_state(v, copy) for v in obj)
+    return obj
+
+
+class _Checkpointer:
+    """``checkpoint.pt``, holding the last finished epoch whenever a run stops.
+
+    The simplest design that keeps that promise with ``--checkpoint-every N > 1``: after every
+    epoch, :meth:`capture` copies the state (weights, optimizer, scheduler, generators) on the
+    device, where a copy is cheap (ResNet-18 with SGD momentum: about 90 MB in 180 tensors,
+    a device-to-device copy) and must be made, since the next step changes the live tensors
+    (``bench/deep_throughput.py --epoch`` measures the whole cost). Every N epochs
+    and at the last epoch of the invocation, that copy is written: moved to host memory
+    (pinned, non-blocking on CUDA, so the training stream is not stalled) and saved
+    atomically by a background thread while training goes on, one write at a time.
+    :meth:`flush` writes a captured epoch that is not on disk yet and waits for it; ``train``
+    calls it at the end and when the run stops on any exception (an interrupt, divergence),
+    so an interrupt mid-epoch leaves the checkpoint of the last finished epoch. Only a hard
+    kill (``kill -9``, power loss) can lose up to N - 1 epochs; ``--resume`` then drops their
+    metric lines, as it does for any epoch past the checkpoint.
+    """
+
+    def __init__(self, path: Path, every: int, device: torch.device) -> None:
+        self.path, self.every, self.device = path, every, device
+        self.state: dict | None = None  # the last finished epoch's state, on the device
+        self.written = 0  # the epoch on disk (set by the writer thread once it is there)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def capture(self, state: dict, last: bool) -> None:
+        """Keep ``state`` (with its ``"epoch"``) and write it if its epoch is due or ``last``."""
+        self.state = _copy_state(state, torch.clone)
+        if state["epoch"] % self.every == 0 or last:
+            self._write()
+
+    def _write(self) -> None:
+        self.wait()
+        if self.state is None or self.state["epoch"] == self.written:
+            return
+        host = _copy_state(self.state, lambda t: t.to("cpu", non_blocking=True))
+        done = None
+        if self.device.type == "cuda":
+            done = torch.cuda.Event()
+            # The host copies are complete when the stream reaches this event.
+            done.record(torch.cuda.current_stream(self.device))
+        self._thread = threading.Thread(target=self._save, args=(host, done),
+                                        name="deep.train checkpoint")
+        self._thread.start()
+
+    def _save(self, state: dict, done: torch.cuda.Event | None) -> None:
+        try:
+            if done is not None:
+                done.synchronize()
+            atomic_torch_save(self.path, state)
+            self.written = state["epoch"]
+        except BaseException as e:  # re-raised in the training thread by wait()
+            self._error = e
+
+    def wait(self) -> None:
+        """Wait for a running write; raise its error, if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def flush(self) -> None:
+        """Write the last captured epoch if it is not on disk yet, and wait for it."""
+        self._write()
+        self.wait()
+
+
 def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     """Run (or resume) training for ``cfg``; returns the final metrics and the run directory.
 
@@ -264,11 +421,17 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
         Bad or missing inputs: data files, VAE checkpoint, run directory; the message names
         the flag.
     """
-    from tqdm.auto import tqdm
-
     cfg = cfg.resolved(torch.cuda.is_available())
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    with backend_settings(cfg.device, cfg.deterministic):  # before the first CUDA kernel
+        return _train(cfg, data)
+
+
+def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
+    """:func:`train` for a resolved ``cfg``, under its backend settings."""
+    from tqdm.auto import tqdm
+
     device = torch.device(cfg.device)
     vae, vae_meta = (load_vae(cfg.vae_checkpoint, device) if cfg.reg == "varmixup"
                      else (None, None))
@@ -315,49 +478,65 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
                                        "test": len(data.x_test)},
         })
 
-    net = torch.compile(model) if cfg.compile else model
+    net = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
+    cudagraphs = _uses_cudagraphs(cfg)
     step = TrainStep(net, opt, sched, mixing, num_classes=data.num_classes, ls_eps=cfg.ls_eps,
                      logit_alpha=cfg.logit_alpha, logit_penalty=cfg.logit_penalty,
                      crop_pad=cfg.crop_pad, hflip=cfg.hflip, precision=cfg.precision,
                      channels_last=cfg.channels_last, aug_generator=rngs.augment,
-                     mix_rng=rngs.mix)
-    evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last)
+                     mix_rng=rngs.mix, cudagraphs=cudagraphs)
+    # Evaluation batches have the training batch's shape (the last one padded), so that a
+    # compiled model compiles one evaluation graph, in the first epoch, and nothing after it.
+    evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last,
+                       batch_size=cfg.batch_size, cudagraphs=cudagraphs)
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     explosion = explosion_limit(data.num_classes)
-    # One tick per step (host-side only: it never waits for the device); the loss and
-    # accuracy shown are those of the last finished epoch. The context closes the bar also
-    # on an interrupt or an error, so that the command's error line comes last.
-    with tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
-              unit="step", disable=not cfg.progress, desc=cfg.run_name, file=sys.stderr) as bar:
-        for epoch in range(start, stop):
-            t0 = time.perf_counter()
-            model.train()
-            for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
-                step(data.x_train[idx], data.y_train[idx])
-                bar.update()
-            train_loss, train_acc = step.read()  # the one synchronisation of the epoch
-            check_loss(train_loss, epoch + 1, run, cfg.lr, *explosion)
-            seconds = time.perf_counter() - t0
-            record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0], "train_loss": train_loss,
-                      "train_acc": train_acc, "epoch_time_s": seconds,
-                      "train_images_per_s": steps_per_epoch * cfg.batch_size / seconds}
-            if len(data.x_val):
-                record.update({f"val_{k}": v for k, v in
-                               evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
-            append_metrics(run / "metrics.jsonl", record)
-            atomic_torch_save(run / "checkpoint.pt", {
-                "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
-                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": rngs.state(),
-            })
-            shown = ("train_loss", "train_acc", "val_acc")
-            bar.set_postfix({"epoch": epoch + 1,
-                             **{k: f"{v:.3f}" for k, v in record.items() if k in shown}})
+    checkpoints = _Checkpointer(run / "checkpoint.pt", cfg.checkpoint_every, device)
+    test = None
+    try:
+        # One tick per step (host-side only: it never waits for the device); the loss and
+        # accuracy shown are those of the last finished epoch. The context closes the bar
+        # also on an interrupt or an error, so that the command's error line comes last.
+        with tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
+                  unit="step", disable=not cfg.progress, desc=cfg.run_name,
+                  file=sys.stderr) as bar:
+            for epoch in range(start, stop):
+                t0 = time.perf_counter()
+                model.train()
+                for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
+                    step(data.x_train[idx], data.y_train[idx])
+                    bar.update()
+                train_loss, train_acc = step.read()  # the one synchronisation of the epoch
+                check_loss(train_loss, epoch + 1, run, cfg.lr, *explosion)
+                seconds = time.perf_counter() - t0
+                record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0],
+                          "train_loss": train_loss, "train_acc": train_acc,
+                          "epoch_time_s": seconds,
+                          "train_images_per_s": steps_per_epoch * cfg.batch_size / seconds}
+                if len(data.x_val):
+                    record.update({f"val_{k}": v for k, v in
+                                   evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
+                append_metrics(run / "metrics.jsonl", record)
+                checkpoints.capture({
+                    "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
+                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "rng": rngs.state(),
+                }, last=epoch + 1 == stop)
+                shown = ("train_loss", "train_acc", "val_acc")
+                bar.set_postfix({"epoch": epoch + 1,
+                                 **{k: f"{v:.3f}" for k, v in record.items() if k in shown}})
+        if stop == cfg.epochs:  # while the last checkpoint is being written
+            test = evaluate(net, data.x_test, data.y_test, **evaluate_kw)
+        checkpoints.flush()
+    except BaseException:
+        # An interrupt, divergence or error: leave the last finished epoch on disk (its
+        # checkpoint may not be due yet with --checkpoint-every > 1).
+        checkpoints.flush()
+        raise
 
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
-    if stop < cfg.epochs:
+    if test is None:
         return out
-    test = evaluate(net, data.x_test, data.y_test, **evaluate_kw)
     results = {f"test_{k}": v for k, v in test.items()}
     results.update(n_test=len(data.x_test), epochs=cfg.epochs)
     save_json(run / "results.json", results)

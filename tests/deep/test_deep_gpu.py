@@ -77,3 +77,78 @@ def test_cuda_training_bf16_channels_last_compile(tmp_path):
     resolved = cfg.resolved(cuda_available=True)
     assert resolved.precision == "bf16" and resolved.channels_last
     assert out["test_acc"] > 0.5
+
+
+def _load(run):
+    from deep._io import load_torch
+
+    return load_torch(run / "checkpoint.pt")
+
+
+def _assert_same(a, b):
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_deterministic_runs_repeat_and_resume_bitwise_on_cuda(tmp_path):
+    """--deterministic (bf16, channels_last, ResNet-18 CIFAR variant): two runs give the same
+    bits, and 1 epoch + --resume + 1 epoch equals 2 epochs in one go, through the checkpoint's
+    non-blocking copy to pinned host memory and its background write."""
+    kw = dict(dataset="digits", model="resnet18", width=8, reg="cutmix", ls_eps=0.1, epochs=2,
+              device="cuda", deterministic=True, progress=False, out_dir=str(tmp_path))
+    train_mod.train(TrainConfig(**kw, run_name="a"))
+    train_mod.train(TrainConfig(**kw, run_name="b"))
+    train_mod.train(TrainConfig(**kw, run_name="c", stop_after=1))
+    train_mod.train(TrainConfig(**kw, run_name="c", resume=True))
+    a, b, c = (_load(tmp_path / n) for n in "abc")
+    for other in (b, c):
+        _assert_same(a["model"], other["model"])
+        _assert_same(a["optimizer"]["state"][0], other["optimizer"]["state"][0])
+        assert a["rng"]["mix_host"] == other["rng"]["mix_host"]
+    assert not torch.are_deterministic_algorithms_enabled()  # restored after the run
+
+
+def test_reduce_overhead_compiles_nothing_after_the_first_epoch_on_cuda(tmp_path, monkeypatch):
+    """--compile with CUDA graphs (the default mode): training and evaluation graphs are built
+    in epoch 1 only, and the run learns."""
+    from torch._dynamo.utils import counters
+
+    per_epoch = []
+    real_append = train_mod.append_metrics
+
+    def append(path, record, keep_epochs=None):
+        real_append(path, record, keep_epochs)
+        per_epoch.append(counters["stats"]["unique_graphs"])
+
+    monkeypatch.setattr(train_mod, "append_metrics", append)
+    torch._dynamo.reset()
+    counters.clear()
+    cfg = TrainConfig(dataset="digits", model="cnn", reg="mixup", epochs=4, device="cuda",
+                      compile=True, progress=False, out_dir=str(tmp_path))
+    assert cfg.compile_mode == "reduce-overhead"
+    out = train_mod.train(cfg)
+    assert per_epoch[1:] == [per_epoch[0]] * 3 == [counters["stats"]["unique_graphs"]] * 3
+    assert out["test_acc"] > 0.5
+    torch._dynamo.reset()
+
+
+def test_padded_evaluation_matches_unpadded_on_cuda():
+    """On CUDA, batches of another size may pick other cuDNN kernels: padded and unpadded
+    evaluations agree to float32 rounding (TF32 off), not necessarily bitwise."""
+    dev = torch.device("cuda")
+    torch.manual_seed(0)
+    model = build_model("resnet18", 3, 10, torch.zeros(3), torch.ones(3), 16).to(dev).eval()
+    model = model.to(memory_format=torch.channels_last)
+    x, y = torch.rand(1000, 3, 32, 32, device=dev), torch.randint(0, 10, (1000,), device=dev)
+    kw = dict(precision="fp32", channels_last=True, batch_size=384)
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # else 1e-3 relative rounding per kernel
+    try:
+        with train_mod.backend_settings(dev):
+            padded = train_mod.evaluate(model, x, y, **kw)
+            unpadded = train_mod.evaluate(model, x, y, pad=False, **kw)
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
+    assert abs(padded["acc"] - unpadded["acc"]) <= 2 / len(x)
+    for k in ("ece", "nll", "confidence"):
+        assert padded[k] == pytest.approx(unpadded[k], abs=1e-4), k

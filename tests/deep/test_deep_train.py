@@ -306,6 +306,31 @@ def test_compiled_model_trains_and_resumes_on_cpu(tmp_path, fast, digits_data):
     assert m[1]["train_loss"] < m[0]["train_loss"]
 
 
+@pytest.mark.slow
+def test_inductor_compiles_nothing_after_the_first_epoch_on_cpu(tmp_path, fast, digits_data,
+                                                                 monkeypatch):
+    """--compile with the default --compile-mode (reduce-overhead; CUDA graphs are skipped
+    on the CPU) through inductor: the graphs of training and evaluation are built in epoch 1,
+    and epochs 2-3 and the test evaluation build none."""
+    from torch._dynamo.utils import counters
+
+    per_epoch = []
+    real_append = train_mod.append_metrics
+
+    def append(path, record, keep_epochs=None):
+        real_append(path, record, keep_epochs)
+        per_epoch.append(counters["stats"]["unique_graphs"])
+
+    monkeypatch.setattr(train_mod, "append_metrics", append)
+    torch._dynamo.reset()
+    counters.clear()
+    out = train_mod.train(TrainConfig(**dict(fast, epochs=3), compile=True,
+                                      out_dir=str(tmp_path), run_name="r"), data=digits_data)
+    assert out["finished"] and per_epoch[0] == 2
+    assert per_epoch == [2, 2, 2] and counters["stats"]["unique_graphs"] == 2
+    torch._dynamo.reset()
+
+
 def test_divergence_stops_the_run_and_keeps_the_last_finite_checkpoint(tmp_path, capsys):
     """lr = 1e6 turns the loss into NaN in the first epoch; the command exits with status 1
     and a message naming --lr, and writes no NaN metrics or results."""
@@ -366,3 +391,256 @@ def test_paths_that_cannot_hold_a_run_are_bad_input(tmp_path, capsys):
     assert err.startswith("python -m deep.train: error: [Errno 20] Not a directory: ")
     assert err.count("\n") == 1 and "check --out-dir" in err
     assert a_file.read_text() == "x"
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def _saved_epochs(monkeypatch):
+    """The epochs of every checkpoint.pt that train() writes, in order (from its writer
+    thread, which saves through deep.train.atomic_torch_save)."""
+    saved = []
+    real = train_mod.atomic_torch_save
+
+    def record(path, state):
+        real(path, state)
+        saved.append(state["epoch"])
+
+    monkeypatch.setattr(train_mod, "atomic_torch_save", record)
+    return saved
+
+
+def test_checkpoints_every_n_epochs_and_at_the_last(tmp_path, fast, digits_data, monkeypatch):
+    """--checkpoint-every 2: epochs 2 and 4 and the last, 5; a --stop-after 3 run writes its
+    last epoch too, and resuming it keeps the cadence of the epoch numbers."""
+    saved = _saved_epochs(monkeypatch)
+    kw = dict(fast, epochs=5, checkpoint_every=2, out_dir=str(tmp_path))
+    train_mod.train(TrainConfig(**kw, run_name="a"), data=digits_data)
+    assert saved == [2, 4, 5]
+    saved.clear()
+    train_mod.train(TrainConfig(**kw, run_name="b", stop_after=3), data=digits_data)
+    assert saved == [2, 3] and _state(tmp_path / "b")["epoch"] == 3
+    saved.clear()
+    train_mod.train(TrainConfig(**kw, run_name="b", resume=True), data=digits_data)
+    assert saved == [4, 5]
+    _assert_bitwise_equal(_state(tmp_path / "a"), _state(tmp_path / "b"))
+
+
+def _interrupt_in_epoch(monkeypatch, epoch, after_steps):
+    """Make train() raise KeyboardInterrupt after ``after_steps`` steps of ``epoch`` (1-based)."""
+    real = train_mod.epoch_batches
+    calls = []
+
+    def batches(*args, **kwargs):
+        idx = real(*args, **kwargs)
+        calls.append(None)
+        if len(calls) < epoch:
+            return idx
+
+        def rows():
+            yield from idx[:after_steps]
+            raise KeyboardInterrupt
+
+        return rows()
+
+    monkeypatch.setattr(train_mod, "epoch_batches", batches)
+
+
+def test_an_interrupt_mid_epoch_writes_the_last_finished_epoch(tmp_path, capsys, monkeypatch):
+    """With --checkpoint-every 10, an interrupt in epoch 3 still leaves the checkpoint of
+    epoch 2 (not a multiple of 10) and prints the resume command, which continues bitwise
+    like a run that was never interrupted."""
+    argv = ["--dataset", "digits", "--digits-size", "8", "--width", "8", "--batch-size", "64",
+            "--lr", "0.05", "--epochs", "4", "--reg", "mixup", "--device", "cpu",
+            "--no-progress", "--checkpoint-every", "10", "--out-dir", str(tmp_path)]
+    saved = _saved_epochs(monkeypatch)
+    _interrupt_in_epoch(monkeypatch, epoch=3, after_steps=5)
+    with pytest.raises(SystemExit) as e:
+        train_mod.main(argv + ["--run-name", "r"])
+    assert e.value.code == 130 and saved == [2]
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.endswith("interrupted; resume with: python -m deep.train "
+                         + " ".join(argv + ["--run-name", "r", "--resume"]))
+    assert _state(tmp_path / "r")["epoch"] == 2 and len(_metrics(tmp_path / "r")) == 2
+    monkeypatch.undo()
+    train_mod.main(argv + ["--run-name", "r", "--resume"])
+    train_mod.main(argv + ["--run-name", "straight"])
+    _assert_bitwise_equal(_state(tmp_path / "r"), _state(tmp_path / "straight"))
+    drop = ("epoch_time_s", "train_images_per_s")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tmp_path / "r")] \
+        == [{k: v for k, v in r.items() if k not in drop} for r in _metrics(tmp_path / "straight")]
+
+
+def test_resume_after_a_hard_kill_between_checkpoints_is_exact(tmp_path, fast, digits_data,
+                                                               monkeypatch):
+    """A kill -9 (emulated: the stop writes nothing) in epoch 5 with --checkpoint-every 3
+    leaves the checkpoint of epoch 3 and 4 metric lines; --resume drops line 4 and continues
+    from epoch 3, bitwise like a run that was never stopped."""
+    kw = dict(fast, epochs=6, checkpoint_every=3, reg="cutmix", out_dir=str(tmp_path))
+    train_mod.train(TrainConfig(**kw, run_name="straight"), data=digits_data)
+    _interrupt_in_epoch(monkeypatch, epoch=5, after_steps=3)
+    # A hard kill writes nothing more; the write of epoch 3 had long finished.
+    monkeypatch.setattr(train_mod._Checkpointer, "flush", train_mod._Checkpointer.wait)
+    with pytest.raises(KeyboardInterrupt):
+        train_mod.train(TrainConfig(**kw, run_name="r"), data=digits_data)
+    assert _state(tmp_path / "r")["epoch"] == 3 and len(_metrics(tmp_path / "r")) == 4
+    monkeypatch.undo()
+    out = train_mod.train(TrainConfig(**kw, run_name="r", resume=True), data=digits_data)
+    assert out["finished"]
+    _assert_bitwise_equal(_state(tmp_path / "r"), _state(tmp_path / "straight"))
+    assert [m["train_loss"] for m in _metrics(tmp_path / "r")] == \
+        [m["train_loss"] for m in _metrics(tmp_path / "straight")]
+
+
+def test_divergence_leaves_the_last_good_epoch_between_checkpoints(tmp_path, fast, digits_data):
+    """With --checkpoint-every 10 the exploding epoch 2 (lr x 1000) still leaves the
+    checkpoint of epoch 1, as the error message says."""
+    cfg = TrainConfig(**dict(fast, epochs=2, schedule="multistep", milestones=(0.5,),
+                             lr_gamma=1000.0), checkpoint_every=10, out_dir=str(tmp_path),
+                      run_name="r")
+    with pytest.raises(FloatingPointError, match="checkpoint.pt holds epoch 1, the last good"):
+        train_mod.train(cfg, data=digits_data)
+    assert _state(tmp_path / "r")["epoch"] == 1
+
+
+def test_a_failed_background_write_is_reported(tmp_path, fast, digits_data, monkeypatch):
+    """An error in the checkpoint writer thread (here a full disk) reaches the caller."""
+    def full(path, state):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train_mod, "atomic_torch_save", full)
+    with pytest.raises(OSError, match="No space left"):
+        train_mod.train(TrainConfig(**dict(fast, epochs=2), checkpoint_every=1,
+                                    out_dir=str(tmp_path), run_name="r"), data=digits_data)
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+def test_checkpoint_every_is_validated_and_may_change_on_resume():
+    with pytest.raises(ValueError, match=r"--checkpoint-every=0 is outside \[1, inf\): "
+                                         "expected a positive number of epochs"):
+        TrainConfig(checkpoint_every=0)
+    from deep.config import numeric_fields
+
+    steering = {"checkpoint_every", "compile_mode", "deterministic", "compile"}
+    assert not steering & set(numeric_fields(TrainConfig))
+
+
+# ----------------------------------------------------------------------------- GPU defaults
+
+
+def test_batch_size_default_depends_on_the_device_and_data_set():
+    assert TrainConfig().resolved(False).batch_size == 128
+    assert TrainConfig(dataset="cifar10").resolved(False).batch_size == 128
+    assert TrainConfig(dataset="cifar10").resolved(True).batch_size == 512
+    assert TrainConfig(dataset="svhn", device="cpu").resolved(True).batch_size == 128
+    # digits (1,293 training images) and synthetic keep 128 on a GPU; a value given is kept.
+    assert TrainConfig(dataset="digits").resolved(True).batch_size == 128
+    assert TrainConfig(dataset="synthetic").resolved(True).batch_size == 128
+    assert TrainConfig(dataset="cifar10", batch_size=256).resolved(True).batch_size == 256
+
+
+def test_backend_settings_set_and_restore_the_global_flags(monkeypatch):
+    cudnn = torch.backends.cudnn
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    before = (cudnn.benchmark, cudnn.deterministic, torch.are_deterministic_algorithms_enabled())
+    with train_mod.backend_settings("cuda"):  # only flags: runs without a GPU
+        assert cudnn.benchmark and not cudnn.deterministic
+    with train_mod.backend_settings("cpu"):
+        assert (cudnn.benchmark, cudnn.deterministic) == before[:2]
+    with train_mod.backend_settings("cuda", deterministic=True):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert cudnn.deterministic and not cudnn.benchmark
+        import os
+
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    assert (cudnn.benchmark, cudnn.deterministic,
+            torch.are_deterministic_algorithms_enabled()) == before
+    import os
+
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+
+
+def test_deterministic_changes_nothing_on_the_cpu(tmp_path, fast, digits_data):
+    """--deterministic runs every op of a step (here CutMix with LS, the ops of the
+    calibration metrics) under torch.use_deterministic_algorithms without an error, and on the
+    CPU it gives the same bits as a run without it."""
+    kw = dict(fast, epochs=1, reg="cutmix", ls_eps=0.1, out_dir=str(tmp_path))
+    a = train_mod.train(TrainConfig(**kw, run_name="a"), data=digits_data)
+    b = train_mod.train(TrainConfig(**kw, run_name="b", deterministic=True), data=digits_data)
+    _assert_bitwise_equal(_state(tmp_path / "a")["model"], _state(tmp_path / "b")["model"])
+    assert a["test_acc"] == b["test_acc"] and a["test_ece"] == b["test_ece"]
+    assert not torch.are_deterministic_algorithms_enabled()  # restored
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@pytest.mark.parametrize("model, width, precision, channels_last", [
+    ("cnn", 8, "fp32", False), ("resnet18", 4, "bf16", True)])
+def test_padded_evaluation_equals_unpadded(digits_data, model, width, precision,
+                                           channels_last):
+    """Padding the last batch (zero images, their logits dropped) and the batch size change
+    no metric: bitwise, on the CPU, in eval mode (batch-norm running statistics)."""
+    from deep.models import build_model
+
+    torch.manual_seed(0)
+    d = digits_data
+    net = build_model(model, 1, 10, d.mean, d.std, width)
+    for m in net.modules():  # running statistics away from their initial values
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    kw = dict(precision=precision, channels_last=channels_last)
+    ref = train_mod.evaluate(net, d.x_test, d.y_test, batch_size=len(d.x_test), pad=False, **kw)
+    assert len(d.x_test) % 64 and len(d.x_test) % 128  # the last batch is padded
+    for batch_size in (64, 128, 1024):
+        for pad in (True, False):
+            got = train_mod.evaluate(net, d.x_test, d.y_test, batch_size=batch_size, pad=pad, **kw)
+            assert got == ref, (batch_size, pad)
+    assert net.training  # left in the mode it was in
+
+
+def test_compiled_model_builds_two_graphs_in_the_first_epoch_and_none_after(
+        tmp_path, fast, digits_data, monkeypatch):
+    """With --compile, training and evaluation (every batch padded to the training batch's
+    shape) compile one graph each in the first epoch; later epochs and the test evaluation
+    compile nothing. Dynamo only (the graphs run eagerly), which decides when a model is
+    recompiled; the slow test below runs inductor. Without padding the uneven last batch adds
+    a (dynamic-shape) graph."""
+    from torch._dynamo.testing import CompileCounter
+
+    counter = CompileCounter()
+    real_compile = torch.compile
+    monkeypatch.setattr(torch, "compile",
+                        lambda model, mode=None: real_compile(model, backend=counter))
+    per_epoch = []
+    real_append = train_mod.append_metrics
+
+    def append(path, record, keep_epochs=None):
+        real_append(path, record, keep_epochs)
+        per_epoch.append(counter.frame_count)
+
+    monkeypatch.setattr(train_mod, "append_metrics", append)
+    torch._dynamo.reset()
+    out = train_mod.train(TrainConfig(**dict(fast, epochs=3), compile=True,
+                                      out_dir=str(tmp_path), run_name="r"), data=digits_data)
+    assert per_epoch == [2, 2, 2] and counter.frame_count == 2 and out["finished"]
+    assert _metrics(tmp_path / "r")[0]["val_acc"] > 0
+
+    # The same model and shapes without padding: the uneven last batch compiles again.
+    torch._dynamo.reset()
+    counter.clear()
+    torch.manual_seed(0)
+    from deep.models import build_model
+
+    d = digits_data
+    model = build_model("cnn", 1, 10, d.mean, d.std, 8)
+    net = torch.compile(model)
+    net(d.x_train[torch.arange(64)]).sum().backward()  # a gathered batch, as in training
+    padded = train_mod.evaluate(net, d.x_test, d.y_test, batch_size=64)
+    assert counter.frame_count == 2
+    unpadded = train_mod.evaluate(net, d.x_test, d.y_test, batch_size=64, pad=False)
+    assert counter.frame_count == 3 and padded == unpadded
+    torch._dynamo.reset()
