@@ -2,45 +2,323 @@
 
 Scripts in ``simulations/`` only parse flags, sweep these with :mod:`logitreg.sweep` and
 save; the maths stays here, under test.
+
+Every unit draws its data from ``np.random.default_rng(seed)`` with
+:func:`logitreg.data.signal_plus_noise`, so units with the same seed and the same
+``(lam, n)`` see the same standard-normal draws: :func:`converged_geometry` and
+:func:`gd_endpoint` of one seed are paired (same data, same start), and changing only
+``sigma_n`` rescales the same noise (the setting of Prop. 6.1). Starts ``w0`` come from a
+second stream, :func:`start_rng`.
+
+Units run with single-threaded BLAS: sweeps parallelise over units (``n_jobs``), and
+within a unit threads only add synchronisation on these matrix sizes when cores are shared
+(measured: ``simulations/fig17.py --quick`` took 5.9 s with two BLAS threads, 1.5 s with
+one, on the 2-core development machine).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
+import numpy as np
+from scipy import linalg
+
+from ._validation import check_choice, check_positive
 from .data import signal_plus_noise
+from .dynamics import gd
 from .metrics import cosine, cosine_to_e1
 from .solvers import fit
 from .theory import fisher_direction, population_accuracy
 
-__all__ = ["converged_geometry"]
+__all__ = ["INITS", "converged_geometry", "gd_endpoint", "gd_from", "helps_hurts_boundary",
+           "helps_hurts_table", "paper_verdict",
+           "initial_weights", "start_rng"]
+
+INITS = ("zero", "uniform", "normal")
 
 
+def _one_blas_thread(unit):
+    """Run ``unit`` with single-threaded BLAS (see the module docstring)."""
+
+    @functools.wraps(unit)
+    def wrapped(*args, **kwargs):
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return unit(*args, **kwargs)
+
+    return wrapped
+
+
+def start_rng(seed) -> np.random.Generator:
+    """The generator of the start ``w0`` of unit ``seed``: independent of its data stream."""
+    return np.random.default_rng([int(seed), 0x5EED])
+
+
+def initial_weights(d, init, rng) -> np.ndarray:
+    """A start ``w0`` of shape (d,) for gradient descent.
+
+    Parameters
+    ----------
+    d : int
+    init : {"zero", "uniform", "normal"}
+        ``"zero"``: ``w0 = 0`` (its GD limit is the minimum-norm minimiser);
+        ``"uniform"``: ``U(-1/sqrt(d), 1/sqrt(d))`` per entry, PyTorch's default for
+        ``nn.Linear`` (std ``1/sqrt(3 d)``); ``"normal"``: ``N(0, I/d)``, the start of
+        :func:`logitreg.gd` (and of the paper's Fig. 5, whose initial loss it matches).
+    rng : numpy.random.Generator
+    """
+    check_positive(d, "d", integer=True)
+    check_choice(init, set(INITS), "init")
+    if init == "zero":
+        return np.zeros(d)
+    if init == "uniform":
+        bound = 1.0 / np.sqrt(d)
+        return rng.uniform(-bound, bound, size=d)
+    return rng.standard_normal(d) / np.sqrt(d)
+
+
+def _data(lam, n, mu_f, sigma_f, sigma_n, seed):
+    d = int(round(lam * n))
+    X, y = signal_plus_noise(n, d, mu_f=mu_f, sigma_f=sigma_f, sigma_n=sigma_n,
+                             rng=np.random.default_rng(seed))
+    return X, y, d
+
+
+def _geometry(w, mu_f, sigma_f, sigma_n) -> dict:
+    return {"test_acc": float(population_accuracy(w, mu_f=mu_f, sigma_f=sigma_f,
+                                                  sigma_n=sigma_n)),
+            "cos_e1": float(cosine_to_e1(w)), "norm": float(np.linalg.norm(w))}
+
+
+@_one_blas_thread
 def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
-                       reg="quadratic", seed) -> dict:
+                       reg="quadratic", inits=(), fisher=True, seed) -> dict:
     """Fit the exact minimiser on fresh signal-plus-noise data and measure its geometry.
 
     The converged end point of the paper's 20k-epoch GD runs (Figs. 2, 13, 16), computed
     exactly. ``d = round(lam * n)``; the data come from ``np.random.default_rng(seed)``.
 
+    Parameters
+    ----------
+    inits : sequence of {"zero", "uniform", "normal"}, default ()
+        Further GD starts (:func:`initial_weights`, drawn from :func:`start_rng`): for each,
+        ``test_acc_<init>``, ``cos_e1_<init>`` and ``norm_<init>`` of the GD limit from it
+        (:func:`logitreg.fit` with ``w0``). They differ from the main keys only when
+        ``d > n`` (Prop. 5.1: the null space of X, which GD never changes).
+    fisher : bool, default True
+        Measure ``cos_fisher`` (NaN when False: it costs a second factorisation).
+
     Returns
     -------
-    dict with ``test_acc`` (exact, :func:`population_accuracy`), ``cos_e1``, ``norm``,
-    ``cos_fisher`` (cosine to the empirical Fisher direction; NaN when ``alpha = 0`` and
-    the data are separable, where ``w`` is the max-margin direction), ``separable``,
-    ``converged``.
+    dict with ``test_acc`` (exact, :func:`population_accuracy`), ``cos_e1``, ``norm`` of the
+    minimum-norm minimiser (the GD limit from 0), ``cos_fisher`` (cosine to the empirical
+    Fisher direction; NaN when ``d >= n``, when ``sigma_f = 0`` (the label-absorbed first
+    coordinate is then constant: the centred covariance is singular) or when
+    ``alpha = 0`` and the data are separable, where ``w`` is the max-margin direction),
+    ``separable``, ``converged``,
+    ``d``, and the per-start keys above.
     """
-    d = int(round(lam * n))
-    X, y = signal_plus_noise(n, d, mu_f=mu_f, sigma_f=sigma_f, sigma_n=sigma_n,
-                             rng=np.random.default_rng(seed))
+    X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
     res = fit(X, y, alpha, reg=reg)
-    return {
-        "d": d,
-        "test_acc": float(population_accuracy(res.w, mu_f=mu_f, sigma_f=sigma_f,
-                                              sigma_n=sigma_n)),
-        "cos_e1": float(cosine_to_e1(res.w)),
-        "norm": float(np.linalg.norm(res.w)),
-        "cos_fisher": cosine(res.w, fisher_direction(X, y)) if d < n else float("nan"),
-        "separable": bool(res.separable),
-        "converged": bool(res.converged),
-    }
+    out = {"d": d, **_geometry(res.w, mu_f, sigma_f, sigma_n),
+           "cos_fisher": cosine(res.w, fisher_direction(X, y))
+           if fisher and d < n and sigma_f > 0 and not res.separable else float("nan"),
+           "separable": bool(res.separable), "converged": bool(res.converged)}
+    if inits:
+        rng = start_rng(seed)
+        W0 = np.stack([initial_weights(d, init, rng) for init in inits])  # (k, d)
+        # fit(X, y, alpha, w0=w0).w is res.w plus w0's null-space part (d > n only; the
+        # hard-margin direction has none): one projection serves every start.
+        parts = (_null_space_part(X, W0) if d > n and not res.separable
+                 else np.zeros_like(W0))
+        for init, part in zip(inits, parts, strict=True):
+            out.update({f"{k}_{init}": v for k, v in
+                        _geometry(res.w + part, mu_f, sigma_f, sigma_n).items()})
+    return out
+
+
+def _null_space_part(X, W0):
+    """Rows of ``W0`` (k, d) minus their projections on the row space of ``X`` (N, d), N < d."""
+    G = linalg.cho_factor(X @ X.T, lower=True, check_finite=False)  # (N, N), full rank
+    return W0 - linalg.cho_solve(G, X @ W0.T, check_finite=False).T @ X
+
+
+def gd_from(X, y, alpha, w0, *, eta=0.1, epochs, method="flow", rtol=1e-4,
+            dtype="float64") -> tuple[np.ndarray, int]:
+    """Binary full-batch GD (or its flow) from a given start ``w0``; the last weights.
+
+    :func:`logitreg.gd` starts from ``g ~ N(0, I/d)``. GD without bias is equivariant
+    under ``X -> X R / c, w -> c R^T w, eta -> c^2 eta`` for any orthogonal ``R`` and
+    ``c > 0`` (the logits ``X w`` and the iterates map exactly onto each other), so running
+    :func:`logitreg.gd` on ``X R / c`` with ``c = |g|/|w0|`` and ``R`` the Householder
+    reflection that takes ``w0/|w0|`` to ``g/|g|`` gives GD from ``w0`` on ``X``, mapped back
+    by ``w = R w' / c``. The draw ``g`` is made ahead with the same generator and checked
+    against the one :func:`logitreg.gd` used.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+    y : ndarray of shape (N,), two classes
+    alpha : float
+    w0 : ndarray of shape (d,), non-zero
+    eta, epochs, method, rtol, dtype
+        As in :func:`logitreg.gd` (``t = eta * epochs``).
+
+    Returns
+    -------
+    w : ndarray of shape (d,)
+        The weights after ``epochs`` steps (GD) or at time ``eta * epochs`` (flow).
+    n_grad_evals : int
+    """
+    X = np.asarray(X, dtype=float)
+    w0 = np.asarray(w0, dtype=float)
+    d = X.shape[1]
+    if w0.shape != (d,) or not np.all(np.isfinite(w0)) or not np.any(w0):
+        raise ValueError(f"w0 must be a finite, non-zero vector of shape ({d},); got shape "
+                         f"{w0.shape}")
+    seed = 0x6D  # any fixed seed: g only sets the frame, the run is GD from w0 either way
+    g = np.random.default_rng(seed).standard_normal((1, d))[0] / np.sqrt(d)
+    c = np.linalg.norm(g) / np.linalg.norm(w0)
+    v = w0 / np.linalg.norm(w0) - g / np.linalg.norm(g)  # R = I - 2 v v^T / |v|^2
+    vv = float(v @ v)
+
+    def reflect(M):  # M R for M (n, d), R symmetric
+        return M if vv < 1e-24 else M - np.outer(M @ v, v) * (2.0 / vv)
+
+    # n_record=3: record_epochs(epochs, 2) is [0, 1], and the flow stops at the last record.
+    traj = gd(reflect(X) / c, y, alpha, eta=eta * c**2, epochs=epochs, n_record=3,
+              rng=np.random.default_rng(seed), method=method, rtol=rtol, dtype=dtype,
+              progress=False)
+    if traj.epochs[-1] != epochs or not traj.complete:
+        raise RuntimeError(f"logitreg.gd stopped at epoch {traj.epochs[-1]} of {epochs}")
+    if not np.array_equal(traj.w0[0], g):
+        raise RuntimeError("logitreg.gd no longer starts from rng.standard_normal((1, d)) / "
+                           "sqrt(d): gd_from must be updated")
+    return reflect(traj.w[0][None, :])[0] / c, int(traj.n_grad_evals)
+
+
+@_one_blas_thread
+def gd_endpoint(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, epochs=20000,
+                eta=0.1, init="uniform", method="flow", seed) -> dict:
+    """Finite-time GD, the paper's protocol (Figs. 13, 16: ``eta = 0.1``, 20k epochs), beside
+    its own limit.
+
+    Same data as :func:`converged_geometry` with the same ``seed``, and the same start as
+    its first entry of ``inits`` when that is ``init`` (starts are drawn in turn from
+    :func:`start_rng`). The limit is :func:`logitreg.fit` from the same start: the minimiser
+    plus the start's null-space part, or for ``alpha = 0`` on separable data the max-margin
+    direction (which GD reaches only logarithmically slowly).
+
+    Returns
+    -------
+    dict with ``test_acc``, ``cos_e1``, ``norm`` of GD at ``epochs``; ``limit_test_acc``,
+    ``limit_cos_e1``, ``limit_norm`` of its limit; ``cos_to_limit`` (the cosine between the
+    two); ``separable``; ``n_grad_evals``; ``d``.
+    """
+    check_choice(init, {"uniform", "normal"}, "init")
+    X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
+    w0 = initial_weights(d, init, start_rng(seed))
+    w, n_evals = gd_from(X, y, alpha, w0, eta=eta, epochs=epochs, method=method)
+    res = fit(X, y, alpha, w0=w0)
+    out = {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n)}
+    out.update({f"limit_{k}": v for k, v in _geometry(res.w, mu_f, sigma_f, sigma_n).items()})
+    out.update(cos_to_limit=cosine(w, res.w), separable=bool(res.separable),
+               n_grad_evals=n_evals)
+    return out
+
+
+def helps_hurts_boundary(sigma_n, acc_unreg, acc_reg) -> float:
+    """The noise level ``sigma_n*`` above which regularization helps (Figs. 6 and 15).
+
+    The first root of ``acc_reg - acc_unreg`` where it goes from negative (hurts) to
+    non-negative (helps), interpolated linearly in ``log sigma_n`` between the bracketing
+    grid points (the paper's grid is log-like, 0.1 to 6). Apply it to seed-mean curves.
+
+    Parameters
+    ----------
+    sigma_n : array_like of shape (n,), increasing, > 0
+    acc_unreg, acc_reg : array_like of shape (n,)
+        Accuracy without (``alpha = 0``) and with the logit penalty.
+
+    Returns
+    -------
+    float
+        ``sigma_n*``; NaN when the sign never changes from hurts to helps on the grid
+        (helps everywhere, hurts everywhere).
+    """
+    s = np.asarray(sigma_n, dtype=float)
+    diff = np.asarray(acc_reg, dtype=float) - np.asarray(acc_unreg, dtype=float)
+    if s.ndim != 1 or s.shape != diff.shape or s.size < 2:
+        raise ValueError(f"sigma_n, acc_unreg and acc_reg must be 1-D of one length >= 2; got "
+                         f"shapes {s.shape}, {np.shape(acc_unreg)}, {np.shape(acc_reg)}")
+    if np.any(s <= 0) or np.any(np.diff(s) <= 0) or not np.all(np.isfinite(diff)):
+        raise ValueError("sigma_n must be increasing and > 0, the accuracies finite")
+    for j in range(1, s.size):
+        if diff[j - 1] < 0 <= diff[j]:
+            frac = -diff[j - 1] / (diff[j] - diff[j - 1])
+            return float(np.exp(np.log(s[j - 1]) + frac * np.log(s[j] / s[j - 1])))
+    return float("nan")
+
+
+def helps_hurts_table(records, *, alpha) -> list[dict]:
+    """The boundary ``sigma_n*`` of every ``(lam, sigma_f)`` in a sweep (Figs. 6 and 15).
+
+    Parameters
+    ----------
+    records : list of dict
+        Per-seed records with keys ``lam``, ``sigma_f``, ``alpha``, ``sigma_n``, ``seed`` and
+        ``test_acc``: the ``alpha = 0`` curve on a ``sigma_n`` grid, and ``alpha`` at any
+        ``sigma_n`` (its accuracy does not depend on ``sigma_n``, Prop. 6.1: its level is
+        the mean over them).
+    alpha : float
+        The regularized alpha.
+
+    Returns
+    -------
+    list of dict, one per ``(lam, sigma_f)``: ``reg_level`` (mean over seeds),
+    ``sigma_n_star`` of the seed-mean curves (:func:`helps_hurts_boundary`),
+    ``sigma_n_star_seed_mean`` and ``_seed_std`` over the seeds whose own curves cross
+    (:func:`logitreg.io.mean_std`; NaN when none does), ``n_crossing_seeds``, ``n_seeds``.
+    """
+    from .io import mean_std
+
+    rows = []
+    for lam, sf in dict.fromkeys((r["lam"], r["sigma_f"]) for r in records):
+        mine = [r for r in records if (r["lam"], r["sigma_f"]) == (lam, sf)]
+        unreg = [r for r in mine if r["alpha"] == 0]
+        s = np.array(sorted({r["sigma_n"] for r in unreg}))
+        seeds = sorted({r["seed"] for r in unreg})
+        curve = {(r["seed"], r["sigma_n"]): r["test_acc"] for r in unreg}
+        U = np.array([[curve[(k, sn)] for sn in s] for k in seeds])  # (n_seeds, n_sigma)
+        level = np.array([np.mean([r["test_acc"] for r in mine
+                                   if r["alpha"] == alpha and r["seed"] == k]) for k in seeds])
+        per_seed = np.array([helps_hurts_boundary(s, u, np.full(s.size, g))
+                             for u, g in zip(U, level, strict=True)])
+        crossing = per_seed[np.isfinite(per_seed)]
+        mean, std = mean_std(crossing) if crossing.size else (float("nan"), float("nan"))
+        rows.append({"lam": lam, "sigma_f": sf, "reg_level": float(level.mean()),
+                     "sigma_n_star": helps_hurts_boundary(s, U.mean(axis=0),
+                                                          np.full(s.size, level.mean())),
+                     "sigma_n_star_seed_mean": mean, "sigma_n_star_seed_std": std,
+                     "n_crossing_seeds": int(crossing.size), "n_seeds": len(seeds)})
+    return rows
+
+
+def paper_verdict(paper, mean, std, *, digitization=0.003, k=2.0) -> str:
+    """Compare a seed mean with a value read off the paper's figure.
+
+    ``"reproduced"`` when ``|mean - paper| <= k std + digitization`` (``std`` the seed-to-seed
+    spread; a single seed's NaN std counts as 0), else ``"differs (x.x std)"`` with the
+    distance in stds beyond nothing (``"differs (|diff| = ..., std 0)"`` when ``std = 0``).
+    ``"no paper value"`` when ``paper`` is None, ``"no result"`` when ``mean`` is None/NaN.
+    """
+    if paper is None:
+        return "no paper value"
+    if mean is None or not np.isfinite(mean):
+        return "no result"
+    std = 0.0 if std is None or not np.isfinite(std) else float(std)
+    diff = abs(float(mean) - float(paper))
+    if diff <= k * std + digitization:
+        return "reproduced"
+    return f"differs ({diff / std:.1f} std)" if std > 0 else f"differs (|diff| = {diff:.3g}, std 0)"

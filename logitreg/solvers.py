@@ -1,5 +1,10 @@
 r"""Exact minimisers of the mean logit-regularized loss of a linear classifier.
 
+Why this file is long (over 700 lines): :func:`fit` dispatches to five exact solvers
+(Newton, L-BFGS, cvxpy, and for the hard margin NNLS and block principal pivoting) that share
+its validation, rescaling, row-space reduction and result record; the max-margin half
+(``max_margin`` and its helpers) is the natural candidate for a module of its own.
+
 :func:`fit` minimises ``L = N^-1 sum_i l(z_i, y_i)`` (Eq. 1 binary, Eq. 6 multiclass), or
 the weighted mean ``sum_i s_i l(z_i, y_i) / sum_i s_i`` given ``sample_weight``, with
 
@@ -21,10 +26,20 @@ factor when rows repeat): the minimiser is then not unique, and the returned one
 minimum-norm minimiser -- the limit of gradient descent started from ``w = 0`` (``(w, b)``
 jointly with an intercept).
 
+Which minimiser GD reaches from another start ``w0`` is the minimum-norm one plus ``w0``'s
+component in the null space of ``X`` (GD moves ``w`` only inside the row space): ``fit(...,
+w0=w0)`` returns it.
+
 ``alpha = 0`` on linearly separable data has no minimiser (the loss tends to 0 as
 ``|w| -> inf``). :func:`fit` detects this and returns the hard-margin SVM direction with
 ``separable=True``: by Soudry et al. (2018) it is the direction that gradient descent on
-the cross-entropy converges to.
+the cross-entropy converges to (from any start).
+
+``l2 > 0`` adds the weight penalty ``(l2/2)|w|^2`` (not on the intercept) to the mean loss:
+the objective is then strongly convex in ``w``, its minimiser unique and finite even at
+``alpha = 0`` on separable data (weight decay, the paper's App. E.4 and Eq. 33 up to the
+normalisation, see :func:`fit`).
+
 """
 
 from __future__ import annotations
@@ -78,8 +93,10 @@ class FitResult:
     message : str
     method : str
     separable : bool
-        True when ``alpha = 0`` and the data are separable: ``w`` is then the
+        True when ``alpha = 0``, ``l2 = 0`` and the data are separable: ``w`` is then the
         hard-margin SVM solution (margins >= 1, the smallest such norm).
+    l2 : float
+        The weight penalty of the objective (``loss`` includes it).
     time : float
         Wall-clock seconds spent in the solver.
     """
@@ -96,6 +113,7 @@ class FitResult:
     method: str
     alpha: float
     separable: bool = False
+    l2: float = 0.0
     time: float = field(default=0.0, compare=False)
 
     @property
@@ -126,6 +144,39 @@ def _unpack(theta, obj: LinearObjective):
     return (Wa[:, :-1], Wa[:, -1].copy()) if obj.fit_intercept else (Wa, np.zeros(obj.K))
 
 
+class _RidgeObjective(LinearObjective):
+    """:class:`LinearObjective` plus ``(l2/2) |w|^2`` on the weights, not on the intercept."""
+
+    def __init__(self, X, y01, loss, *, l2, fit_intercept=False, sample_weight=None):
+        super().__init__(X, y01, loss, fit_intercept=fit_intercept, sample_weight=sample_weight)
+        self.l2 = float(l2)
+        mask = np.ones((1 if self.binary else self.K, self.p))
+        if fit_intercept:
+            mask[:, -1] = 0.0  # the intercept is not penalised
+        self.mask = mask.ravel()  # (size,)
+
+    def ridge(self, w):
+        return 0.5 * self.l2 * float(np.sum(self.mask * w * w))
+
+    def value(self, w):
+        return super().value(w) + self.ridge(w)
+
+    def value_grad(self, w):
+        f, g = super().value_grad(w)
+        return f + self.ridge(w), g + self.l2 * self.mask * w
+
+    def hvp(self, w, v, curvature=None):
+        return super().hvp(w, v, curvature) + self.l2 * self.mask * v
+
+    def hessian(self, w):
+        return super().hessian(w) + np.diag(self.l2 * self.mask)
+
+
+def _ridge(obj, w) -> float:
+    """The weight penalty of ``obj`` at ``w`` (0 for a plain :class:`LinearObjective`)."""
+    return obj.ridge(w) if isinstance(obj, _RidgeObjective) else 0.0
+
+
 def _preconditioner(gram):
     """Cholesky factor of the Gram matrix (a tiny ridge if it is numerically singular)."""
     try:
@@ -140,7 +191,15 @@ class _Newton:
 
     def __init__(self, obj: LinearObjective, tol: float, max_iter: int, cg_max: int = 25):
         self.obj, self.tol, self.max_iter, self.cg_max = obj, tol, max_iter, cg_max
-        self.chol = _preconditioner(obj.gram)  # (p, p)
+        self.l2 = obj.l2 if isinstance(obj, _RidgeObjective) else 0.0
+        if self.l2:
+            # With a weight penalty the Hessian is ~ c G + l2 I: one eigendecomposition of G
+            # inverts that for every scale c (the intercept's zero penalty is ignored: M only
+            # preconditions, CG still solves the exact system).
+            ev, U = linalg.eigh(obj.gram, check_finite=False)
+            self.eig = (np.maximum(ev, 0.0), U)
+        else:
+            self.chol = _preconditioner(obj.gram)  # (p, p)
         self.refreshed = None  # exact-Hessian preconditioner, once CG struggles
 
     # -- preconditioner: M = c (I_K kron G), or the exact Hessian after a refresh
@@ -155,6 +214,10 @@ class _Newton:
             if obj.loss.penalty.shift_invariant:
                 out -= out.mean(axis=0)  # stay in the class-centred subspace
             return out.ravel()
+        if self.l2:
+            ev, U = self.eig
+            R = r.reshape(-1, obj.p)  # (1 or K, p)
+            return (((R @ U) / (scale * ev + self.l2)) @ U.T).ravel()
         if obj.binary:
             return linalg.cho_solve(self.chol, r, check_finite=False) / scale
         R = r.reshape(obj.K, obj.p)
@@ -163,8 +226,9 @@ class _Newton:
     def _refresh(self, theta, curv):
         """Factor the exact Hessian (binary) or its K diagonal blocks (multiclass)."""
         obj = self.obj
+        ridge = np.diag(self.l2 * obj.mask[: obj.p]) if self.l2 else 0.0  # (p, p), per class
         if obj.binary:
-            H = (obj.A.T * obj.weighted(curv)) @ obj.A / obj.N
+            H = (obj.A.T * obj.weighted(curv)) @ obj.A / obj.N + ridge
             self.refreshed = _preconditioner(H)
             return
         P = np.exp(curv - curv.max(axis=1, keepdims=True))
@@ -177,7 +241,7 @@ class _Newton:
                 diag[:, k] += obj.loss.alpha * obj.loss.penalty.hvp(curv, e)[:, k]
                 e[:, k] = 0.0
         diag = obj.weighted(diag)
-        self.refreshed = [_preconditioner((obj.A.T * diag[:, k]) @ obj.A / obj.N)
+        self.refreshed = [_preconditioner((obj.A.T * diag[:, k]) @ obj.A / obj.N + ridge)
                           for k in range(obj.K)]
 
     def _pcg(self, theta, g, curv, rtol):
@@ -219,7 +283,7 @@ class _Newton:
         def f(tau):
             zt = z0 + tau * dz
             v = obj.loss.value(zt) if obj.binary else obj.loss.value(zt, obj.y)
-            return float(obj.sample_mean(v))
+            return float(obj.sample_mean(v)) + _ridge(obj, theta + tau * s)
 
         tau = 1.0
         if -slope <= 1e3 * np.finfo(float).eps * max(1.0, abs(f0)):
@@ -273,10 +337,14 @@ class _Newton:
         """Binary warm start: the Fisher direction, scaled by a 1-D minimisation."""
         obj = self.obj
         mu = obj.sample_mean(obj.A, axis=0)
-        v = linalg.cho_solve(self.chol, mu, check_finite=False)  # parallel to Sigma^-1 mu
+        if self.l2:
+            ev, U = self.eig
+            v = U @ ((U.T @ mu) / np.maximum(ev, 1e-12 * ev.max()))
+        else:
+            v = linalg.cho_solve(self.chol, mu, check_finite=False)  # parallel to Sigma^-1 mu
         t = obj.A @ v
         res = optimize.minimize_scalar(
-            lambda s: float(obj.sample_mean(obj.loss.value(s * t))),
+            lambda s: float(obj.sample_mean(obj.loss.value(s * t))) + _ridge(obj, s * v),
             bounds=(0.0, _finite_logit_range(obj.loss) / max(np.max(np.abs(t)), 1e-300)),
             method="bounded", options={"xatol": 1e-10})
         return res.x * v
@@ -315,16 +383,84 @@ def _ldp_max_margin(A):
     return w
 
 
+def _bpp_max_margin(A, *, ridge=1e-10, max_iter=25, gap_tol=1e-9):
+    """Hard-margin SVM of separable ``A`` (N, p) from its dual, by block principal pivoting.
+
+    The dual ``min_u 1/2 |A^T u|^2 - 1^T u, u >= 0`` is the linear complementarity problem
+    ``v = K u - 1 >= 0, u >= 0, u^T v = 0`` with ``K = A A^T``; a relative ridge ``ridge``
+    on K's diagonal makes it positive definite, so that block principal pivoting (Judice &
+    Pires 1994; with Kim & Park's 2011 backup rule) terminates. Each step is one Cholesky
+    solve on the current support, and it takes ~10 steps where Lawson-Hanson adds one
+    support vector at a time, hence its use when ``p >= N/2`` (many support vectors).
+
+    The support it finds is polished to exact margins (:func:`_polish_support`) and the
+    answer is certified by the duality gap: ``1/2 |w|^2 - D(max(u, 0)) <= gap_tol
+    1/2 |w|^2`` with ``w`` primal feasible. Returns ``None`` when that fails (e.g. data that
+    are not separable, or cycling): the caller then falls back to the exact NNLS.
+    """
+    N = A.shape[0]
+    K = A @ A.T  # (N, N)
+    K[np.diag_indices_from(K)] += ridge * np.trace(K) / N
+    F = np.ones(N, dtype=bool)  # the passive set (u free), here the current support
+    best, backup = N + 1, 3
+    for _ in range(max_iter):
+        u = np.zeros(N)
+        try:
+            c = linalg.cho_factor(K[np.ix_(F, F)], lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            return None
+        u[F] = linalg.cho_solve(c, np.ones(F.sum()), check_finite=False)
+        v = K[:, F] @ u[F] - 1.0
+        v[F] = 0.0
+        bad = (F & (u < -1e-12 * np.abs(u).max())) | (~F & (v < -1e-10))
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            break
+        if n_bad < best:  # progress: exchange every infeasible variable
+            best, backup = n_bad, 3
+            F ^= bad
+        elif backup > 0:  # a few more full exchanges ...
+            backup -= 1
+            F ^= bad
+        else:  # ... then only the last one (Murty's rule: finite termination)
+            i = np.flatnonzero(bad)[-1]
+            F[i] = not F[i]
+    else:
+        return None
+    u = np.maximum(u, 0.0)
+    w = _polish_support(A, A.T @ u)
+    if np.min(A @ w) < 1 - 1e-9:
+        return None
+    primal = 0.5 * float(w @ w)
+    dual = float(np.sum(u)) - 0.5 * float(np.sum((A.T @ u) ** 2))
+    return w if primal - dual <= gap_tol * primal else None
+
+
 def _polish_support(A, w):
     """Re-solve the KKT equalities ``A_S w = 1`` on the active set S for exact margins.
 
     NNLS's active set identifies the support vectors; the minimum-norm solution of the
-    equalities on them is the SVM solution, and it is kept only if it stays feasible.
+    equalities on them is the SVM solution, and it is kept only if it stays feasible. It is
+    solved through the smaller Gram matrix of ``A_S`` (one Cholesky: ``A_S A_S^T`` when S
+    has at most p rows, else ``A_S^T A_S``), by ``lstsq`` when that is singular.
     """
     active = np.abs(A @ w - 1.0) < 1e-6
     if not active.any():
         return w
-    w_new = linalg.lstsq(A[active], np.ones(active.sum()), check_finite=False)[0]
+    AS = A[active]  # (m, p)
+    ones = np.ones(len(AS))
+    try:
+        if AS.shape[0] <= AS.shape[1]:
+            c = linalg.cho_factor(AS @ AS.T, lower=True, check_finite=False)
+            w_new = AS.T @ linalg.cho_solve(c, ones, check_finite=False)
+        else:
+            c = linalg.cho_factor(AS.T @ AS, lower=True, check_finite=False)
+            w_new = linalg.cho_solve(c, AS.T @ ones, check_finite=False)
+        ok = np.max(np.abs(AS @ w_new - 1.0)) < 1e-10
+    except linalg.LinAlgError:
+        ok = False
+    if not ok:
+        w_new = linalg.lstsq(AS, ones, check_finite=False)[0]
     return w_new if np.min(A @ w_new) >= 1 - 1e-9 else w
 
 
@@ -334,7 +470,9 @@ def max_margin(X, y, *, fit_intercept=False):
     Binary: ``min |w|^2 s.t. y_i (w^T x_i + b) >= 1``. Multiclass: the Crammer-Singer
     hard margin ``min |W|_F^2 s.t. (w_{y_i} - w_k)^T x_i + b_{y_i} - b_k >= 1``.
     Without intercept the binary problem is solved exactly by NNLS (least-distance
-    programming); otherwise by Clarabel with tight tolerances.
+    programming), after a try by block principal pivoting on the dual when ``d >= N/2``
+    (faster there, certified by its duality gap); otherwise by Clarabel with tight
+    tolerances.
 
     Returns
     -------
@@ -344,6 +482,10 @@ def max_margin(X, y, *, fit_intercept=False):
     if classes.size == 2:
         A = encode_labels(y, classes)[:, None] * X
         if not fit_intercept:
+            if 2 * A.shape[1] >= A.shape[0]:
+                w = _bpp_max_margin(A)
+                if w is not None:
+                    return w, 0.0
             w = _ldp_max_margin(A)
             return None if w is None else (_polish_support(A, w), 0.0)
     return _max_margin_cvxpy(X, y, classes, fit_intercept)
@@ -417,7 +559,13 @@ def _solve_cvxpy(obj: LinearObjective, max_iter):
         else:
             pen = total(lse - cp.sum(Z, axis=1) / K)
         expr = (1 - a) * total(lse - zy) + (a * pen if a else 0)
-    prob = cp.Problem(cp.Minimize(expr / N))
+    objective = expr / N
+    l2 = obj.l2 if isinstance(obj, _RidgeObjective) else 0.0
+    if l2:
+        theta_w = theta[:-1] if obj.binary and obj.fit_intercept else (
+            theta[:, :-1] if obj.fit_intercept else theta)
+        objective = objective + 0.5 * l2 * cp.sum_squares(theta_w)
+    prob = cp.Problem(cp.Minimize(objective))
     # Clarabel's exponential-cone iterations often end "optimal_inaccurate" when asked for
     # 1e-12; at 1e-8 they finish, and the objective is then accurate to ~1e-10 relative.
     prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-8, tol_gap_rel=1e-8, tol_feas=1e-8,
@@ -455,6 +603,20 @@ def _row_space(X):
     its SVD reduces it to its rank r < N. The solver then works on a full-rank design, so
     its answer ``w = Q v`` is the minimum-norm minimiser, with no part along the null space.
     """
+    # Fast path: the Cholesky factor of the Gram matrix, X X^T = L L^T, gives X_r = L and
+    # Q = X^T L^-T (one syrk and one triangular solve, a few times cheaper than Householder
+    # QR); Q's orthogonality error is ~eps cond(X)^2, so it is used only when X is well
+    # conditioned (cond(X)^2 < 1e6, the diagonal of L a proxy), else QR below.
+    try:
+        L = linalg.cholesky(X @ X.T, lower=True, check_finite=False)  # (N, N)
+        diag = np.abs(np.diag(L))
+        if diag.min() > 1e-3 * diag.max():
+            Q = linalg.solve_triangular(L, X, lower=True, check_finite=False).T  # (d, N)
+            z = np.random.default_rng(0).standard_normal((len(L), 2))  # probe Q^T Q = I
+            if np.max(np.abs(Q.T @ (Q @ z) - z)) < 1e-10 * np.max(np.abs(z)):
+                return Q, L
+    except linalg.LinAlgError:
+        pass
     Q, R = linalg.qr(X.T, mode="economic", check_finite=False)
     rank_tol = max(X.shape) * np.finfo(float).eps  # as numpy.linalg.matrix_rank
     diag = np.abs(np.diag(R))
@@ -477,6 +639,8 @@ def fit(
     max_iter=None,
     warm_start=True,
     sample_weight=None,
+    w0=None,
+    l2=0.0,
 ) -> FitResult:
     r"""Exact minimiser of the mean loss ``(1 - alpha) CE + alpha f(z)`` of a linear classifier.
 
@@ -508,6 +672,23 @@ def fit(
         Samples of zero weight are dropped before solving (they change neither the loss nor
         the hard-margin SVM); every class must keep a positive total weight. ``None``
         (default) and constant weights give the unweighted problem, bit for bit.
+    w0 : array_like of shape (d,) (binary) or (K, d) (multiclass), optional
+        The start of the gradient descent whose limit is wanted. It matters only when the
+        minimiser is not unique, i.e. ``d > N`` (``d + 1 > N`` with an intercept) with
+        ``l2 = 0``: GD changes ``w`` only inside the row space of ``X``, so from ``w0`` it
+        converges to the minimum-norm minimiser plus ``w0``'s component in the null space
+        of ``X`` (of ``[X, 1]`` for ``(w, b)`` from ``(w0, 0)`` with an intercept), and that
+        is returned. ``None`` (default) is the start ``0``: the minimum-norm minimiser.
+        Ignored when the minimiser is unique, and for the hard-margin direction
+        (``alpha = 0`` on separable data), which GD reaches from any start.
+    l2 : float >= 0, default 0.0
+        Weight penalty: the objective becomes ``L(w, b) + (l2/2) |w|^2`` with ``L`` the
+        (weighted) mean loss above; the intercept is not penalised, and multiclass ``|W|``
+        is the Frobenius norm. So ``alpha = 0, l2 = 1/(C N)`` is scikit-learn's
+        ``LogisticRegression(C=C)`` (whose objective is the sum ``C sum_i CE_i +
+        |w|^2/2``), and the paper's Eq. 33 ``sum_i CE_i + (gamma/2)|S|^2`` is
+        ``l2 = gamma/N``. ``l2 > 0`` makes the minimiser unique and finite, also at
+        ``alpha = 0`` on separable data (no hard-margin limit then).
 
     Returns
     -------
@@ -515,33 +696,47 @@ def fit(
 
     Notes
     -----
-    ``alpha = 0`` on separable data: returns the hard-margin SVM with ``separable=True``
-    (the direction of the gradient-descent limit). When ``d > N`` (``d + 1 > N`` with an
-    intercept) the minimiser is not unique: the minimum-norm one (the GD limit from
-    ``w = 0``; ``(w, b)`` jointly from ``(0, 0)`` with an intercept) is returned.
+    ``alpha = 0`` (and ``l2 = 0``) on separable data: returns the hard-margin SVM with
+    ``separable=True`` (the direction of the gradient-descent limit). When ``d > N``
+    (``d + 1 > N`` with an intercept) and ``l2 = 0`` the minimiser is not unique: the
+    minimum-norm one (the GD limit from ``w = 0``; ``(w, b)`` jointly from ``(0, 0)`` with
+    an intercept) is returned, or the GD limit from ``w0``. With ``l2 > 0`` and ``d > N``
+    the unique minimiser lies in the row space of ``X``, where it is computed.
 
     Positive weights do not change the hard-margin SVM (its constraints hold for every
     sample whatever its weight); zero weights remove their samples from it too.
 
     References
     ----------
-    Beck, Bar-Sinai & Levi (2026), Eqs. 1 and 6; Soudry et al. (2018) for ``alpha = 0``.
+    Beck, Bar-Sinai & Levi (2026), Eqs. 1 and 6 (the loss), Prop. 5.1 (the null space of
+    ``X`` when ``lambda > 1``), App. E.4 and Eq. 33 (weight decay); Soudry et al. (2018)
+    for ``alpha = 0``.
     """
     alpha = check_alpha(alpha)
     if np.ndim(alpha):
         raise ValueError(f"alpha must be a scalar; got alpha with shape {np.shape(alpha)}")
     check_choice(method, set(METHODS), "method")
     check_positive(tol, "tol")
+    check_positive(l2, "l2", strict=False)
+    l2 = float(l2)
     if max_iter is not None:
         check_positive(max_iter, "max_iter", integer=True)
     X, y, classes = check_Xy(X, y)
     K = classes.size
+    w0 = _check_w0(w0, (X.shape[1],) if K == 2 else (K, X.shape[1]))
     get_penalty(reg, K)  # validate reg before any work
     scale = power_of_two_scale(X)
     if scale != 1.0:  # extreme data scale: solve on X / scale; the logits X w are the same
+        # w' = scale w on X / scale: (l2/2)|w|^2 = (l2/scale^2)/2 |w'|^2, and w0' = scale w0.
+        with np.errstate(over="ignore"):
+            l2_scaled = l2 / scale / scale if l2 else 0.0
+        if not np.isfinite(l2_scaled):
+            raise ValueError(f"l2={l2} overflows on data of this scale (max |x| = "
+                             f"{np.max(np.abs(X)):.3g}); expected a smaller l2 or larger data")
         res = fit(X / scale, y, alpha, reg=reg, fit_intercept=fit_intercept, method=method,
                   tol=tol, max_iter=max_iter, warm_start=warm_start,
-                  sample_weight=sample_weight)
+                  sample_weight=sample_weight, w0=None if w0 is None else w0 * scale,
+                  l2=l2_scaled)
         with np.errstate(over="ignore"):
             coef = res.coef / scale
         if not np.all(np.isfinite(coef)):
@@ -549,7 +744,7 @@ def fit(
                 f"X is too small to fit (max |x| = {np.max(np.abs(X)):.3g}): the weights, of "
                 "order 1/|x|, overflow float64; expected data of a larger scale")
         return dataclasses.replace(
-            res, w=coef if K == 2 else None, W=coef if K > 2 else None,
+            res, w=coef if K == 2 else None, W=coef if K > 2 else None, l2=l2,
             message=f"{res.message} (solved exactly on X / {scale:.17g}; grad_norm is that "
                     "problem's)")
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -566,7 +761,7 @@ def fit(
             X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
     start = time.perf_counter()
 
-    if alpha == 0:
+    if alpha == 0 and l2 == 0:
         mm = max_margin(X, y, fit_intercept=fit_intercept)
         if mm is not None:
             coef, b = mm
@@ -578,14 +773,25 @@ def fit(
                 method=method, alpha=0.0, separable=True, time=time.perf_counter() - start)
 
     N, d = X.shape
-    Q = None
-    if d + fit_intercept > N:
+    Q, Xs, intercept_in_Q = None, X, False
+    if l2 == 0 and d + fit_intercept > N:
         # The minimisers form an affine set: solve in the row space of the design (with its
         # ones column, so that (w, b) is the minimum-norm pair, the GD limit from 0).
         Xa = np.hstack([X, np.ones((N, 1))]) if fit_intercept else X
-        Q, X = _row_space(Xa)  # X now (N, r), r = rank <= N; (w, b) = Q v
-    obj = LinearObjective(X, encode_labels(y, classes), make_loss(alpha, reg, K),
-                          fit_intercept=fit_intercept and Q is None, sample_weight=sample_weight)
+        Q, Xs = _row_space(Xa)  # Xs (N, r), r = rank <= N; (w, b) = Q v
+        intercept_in_Q = fit_intercept
+    elif l2 > 0 and d > N:
+        # Unique minimiser, and w = -grad L / l2 lies in the row space of X (the intercept
+        # stays a separate, unpenalised parameter); |w| = |v| there, so the penalty is kept.
+        Q, Xs = _row_space(X)
+    loss = make_loss(alpha, reg, K)
+    labels = encode_labels(y, classes)
+    fit_b = fit_intercept and not intercept_in_Q
+    if l2 > 0:
+        obj = _RidgeObjective(Xs, labels, loss, l2=l2, fit_intercept=fit_b,
+                              sample_weight=sample_weight)
+    else:
+        obj = LinearObjective(Xs, labels, loss, fit_intercept=fit_b, sample_weight=sample_weight)
 
     if max_iter is None:
         max_iter = {"newton": 100, "lbfgs": 20000, "cvxpy": 500}[method]
@@ -612,10 +818,42 @@ def fit(
     coef, b = _unpack(theta, obj)
     if Q is not None:
         coef = coef @ Q.T if coef.ndim == 2 else Q @ coef  # (K, p) or (p,)
-        if fit_intercept:  # the last coordinate of Q's space is the intercept's
+        if w0 is not None and l2 == 0:
+            coef = coef + _null_space_part(w0, Q, intercept_in_Q)
+        if intercept_in_Q:  # the last coordinate of Q's space is the intercept's
             coef, b = ((coef[:, :-1], coef[:, -1].copy()) if coef.ndim == 2
                        else (coef[:-1], float(coef[-1])))
     return FitResult(
         w=coef if K == 2 else None, W=coef if K > 2 else None, b=b, classes=classes,
         loss=float(f), grad_norm=float(gnorm), n_iter=int(nit), converged=bool(ok),
-        message=msg, method=method, alpha=float(alpha), time=time.perf_counter() - start)
+        message=msg, method=method, alpha=float(alpha), l2=l2,
+        time=time.perf_counter() - start)
+
+
+def _check_w0(w0, shape):
+    if w0 is None:
+        return None
+    try:
+        w0 = np.asarray(w0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"w0 must be an array of numbers of shape {shape}; got "
+                         f"w0={w0!r:.80}") from None
+    if w0.shape != shape:
+        raise ValueError(f"w0 must have shape {shape} (that of the weights); got "
+                         f"w0.shape={w0.shape}")
+    if not np.all(np.isfinite(w0)):
+        raise ValueError("w0 must be finite; got non-finite entries")
+    return w0
+
+
+def _null_space_part(w0, Q, with_intercept):
+    """``w0``'s component orthogonal to the columns of ``Q`` (the row space of the design).
+
+    With an intercept the design is ``[X, 1]`` and the start is ``(w0, b0 = 0)``: the part
+    is returned in that augmented space, (d + 1,) or (K, d + 1).
+    """
+    W = np.atleast_2d(w0)  # (1 or K, d)
+    if with_intercept:
+        W = np.hstack([W, np.zeros((len(W), 1))])
+    part = W - (W @ Q) @ Q.T
+    return part[0] if w0.ndim == 1 else part

@@ -140,5 +140,7 @@ def first_crossing(epochs, values, threshold, probit=False):
 
 def record_epochs(epochs: int, n_record: int) -> np.ndarray:
     """0 plus ``n_record - 1`` log-spaced integers in [1, epochs] (duplicates dropped)."""
+    if n_record == 2:  # geomspace with one point gives its start, 1: record the last epoch
+        return np.array([0, epochs], dtype=np.int64)
     grid = np.unique(np.round(np.geomspace(1, epochs, n_record - 1)).astype(np.int64))
     return np.concatenate([[0], grid])

@@ -427,3 +427,11 @@ def test_diverging_gd_raises_and_writes_no_checkpoint(tmp_path, rng):
             pytest.raises(FloatingPointError, match=r"diverged.*alpha=\[0\.1\].*lower eta"):
         _run(X, y, 0.1, eta=eta, epochs=3000, n_record=50, checkpoint=ck)
     assert not ck.exists()
+
+
+def test_record_epochs_always_end_at_the_last_epoch():
+    from logitreg.trajectory import record_epochs
+
+    assert record_epochs(500, 2).tolist() == [0, 500]  # was [0, 1]: the run stopped early
+    grid = record_epochs(200_000, 400)
+    assert grid[0] == 0 and grid[-1] == 200_000 and np.all(np.diff(grid) > 0)

@@ -264,3 +264,164 @@ def test_weights_equal_repeats_when_d_exceeds_n_the_minimum_norm_minimiser(n_cla
     theta = np.column_stack([np.atleast_2d(weighted.coef), np.atleast_1d(weighted.b)])
     P = np.linalg.pinv(Xa) @ Xa  # projector onto that row space
     np.testing.assert_allclose(theta @ P, theta, atol=1e-10)
+
+
+# ------------------------------------------------------------ the start w0 of GD (d > N)
+
+
+def _gd(obj, theta, eta, steps):
+    for _ in range(steps):
+        theta = theta - eta * obj.grad(theta)
+    return theta
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_w0_gives_the_limit_of_long_exact_gd_from_w0(fit_intercept, rng):
+    """GD moves w only in the row space of X: from w0 it ends at the minimum-norm minimiser
+    plus w0's null-space part (with an intercept: of [X, 1], from (w0, b0 = 0))."""
+    X, y = lr.signal_plus_noise(30, 60, rng=rng)
+    w0 = rng.uniform(-1, 1, 60) / np.sqrt(60)
+    obj = LinearObjective(X, y.astype(float), make_loss(0.3), fit_intercept=fit_intercept)
+    theta0 = np.r_[w0, 0.0] if fit_intercept else w0
+    # eta = 1/L with L = sup l'' lambda_max(A^T A / N); the slowest row-space mode contracts
+    # by (1 - eta * 0.6 * smallest eigenvalue) per step: 1e5 steps leave < 1e-12.
+    L = (0.6 + 0.7 / 4) * np.linalg.eigvalsh(obj.gram).max()
+    theta = _gd(obj, theta0, 1.0 / L, 100_000)
+    res = fit(X, y, 0.3, fit_intercept=fit_intercept, w0=w0)
+    np.testing.assert_allclose(res.w, theta[:60], atol=1e-9)
+    if fit_intercept:
+        assert res.b == pytest.approx(theta[60], abs=1e-9)
+    # w0 = None is the start 0, the minimum-norm minimiser; the two differ off the data only.
+    plain = fit(X, y, 0.3, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(res.decision_function(X), plain.decision_function(X), atol=1e-9)
+    assert np.linalg.norm(res.w - plain.w) > 0.1
+
+
+def test_w0_is_ignored_when_the_minimiser_is_unique(rng):
+    X, y = lr.signal_plus_noise(80, 30, rng=rng)
+    w0 = rng.normal(size=30)
+    np.testing.assert_array_equal(fit(X, y, 0.2, w0=w0).w, fit(X, y, 0.2).w)
+    X, y = lr.signal_plus_noise(30, 60, sigma_f=0.3, rng=rng)  # separable, alpha = 0
+    np.testing.assert_array_equal(fit(X, y, 0.0, w0=rng.normal(size=60)).w, fit(X, y, 0.0).w)
+
+
+def test_multiclass_w0_adds_its_null_space_part(rng):
+    X, y = lr.signal_plus_noise(20, 50, n_classes=3, rng=rng)
+    W0 = rng.normal(size=(3, 50)) / np.sqrt(50)
+    res, plain = fit(X, y, 0.2, w0=W0), fit(X, y, 0.2)
+    P = np.linalg.pinv(X) @ X  # projector onto the row space of X
+    np.testing.assert_allclose(res.W, plain.W + W0 - W0 @ P, atol=1e-10)
+
+
+@pytest.mark.parametrize("w0, match", [
+    (np.ones(5), r"w0 must have shape \(60,\) \(that of the weights\); got w0.shape=\(5,\)"),
+    (np.r_[np.nan, np.ones(59)], "w0 must be finite"),
+])
+def test_invalid_w0_is_refused_naming_it(w0, match, rng):
+    X, y = lr.signal_plus_noise(30, 60, rng=rng)
+    with pytest.raises(ValueError, match=match):
+        fit(X, y, 0.2, w0=w0)
+
+
+# ------------------------------------------------------------------- the weight penalty l2
+
+
+@pytest.mark.parametrize(("n", "d", "n_classes", "fit_intercept"), [
+    (200, 20, 2, False), (200, 20, 2, True), (100, 300, 2, True), (150, 10, 3, True),
+    (60, 100, 3, False)])
+def test_l2_at_alpha_zero_is_sklearns_logistic_regression(n, d, n_classes, fit_intercept, rng):
+    """sklearn minimises C sum_i CE_i + |w|^2/2 (intercept not penalised): our mean CE +
+    (l2/2)|w|^2 with l2 = 1/(C N) is that objective divided by C N."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = lr.signal_plus_noise(n, d, n_classes=n_classes, rng=rng)
+    X = X + 0.3  # an offset, so the intercept matters
+    l2 = 0.05
+    sk = LogisticRegression(C=1 / (n * l2), fit_intercept=fit_intercept, tol=1e-12,
+                            max_iter=10_000).fit(X, y)
+    for method in ("newton", "lbfgs"):
+        with warnings.catch_warnings():
+            # L-BFGS-B may stop "ABNORMAL" on its line search a hair above tol=1e-10;
+            # the coefficients are checked below, which is what matters here.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = fit(X, y, 0.0, l2=l2, method=method, fit_intercept=fit_intercept)
+        assert (res.converged or method == "lbfgs") and not res.separable and res.l2 == l2
+        # lbfgs (sklearn) to gtol 1e-12 on a problem of condition ~1e2: coefficients ~1e-7
+        np.testing.assert_allclose(res.coef, sk.coef_ if n_classes > 2 else sk.coef_[0],
+                                   atol=1e-6)
+        if n_classes == 2:  # multiclass CE is flat along b + c 1 at alpha = 0
+            assert res.b == pytest.approx(sk.intercept_[0], abs=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("d", [8, 150])
+def test_l2_newton_lbfgs_cvxpy_agree_with_weights(n_classes, d, rng):
+    X, y, sw = _weighted_problem(rng, n_classes=n_classes, n=90, d=d)
+    res = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Clarabel's "optimal_inaccurate": checked below
+        for m in ("newton", "lbfgs", "cvxpy"):
+            res[m] = fit(X, y, 0.3, l2=0.02, method=m, fit_intercept=True, sample_weight=sw)
+    assert res["newton"].converged
+    for m in ("lbfgs", "cvxpy"):
+        assert _relgap(res[m].loss, res["newton"].loss) <= 1e-8, m
+    # The loss includes the penalty: recompute it from the weighted mean loss.
+    r = res["newton"]
+    obj = LinearObjective(X, y if n_classes > 2 else np.where(y > 0, 1.0, -1.0),
+                          make_loss(0.3, "quadratic", n_classes), fit_intercept=True,
+                          sample_weight=sw)
+    theta = np.column_stack([np.atleast_2d(r.coef), np.atleast_1d(r.b)]).ravel()
+    assert r.loss == pytest.approx(obj.value(theta) + 0.01 * np.sum(r.coef**2), rel=1e-12)
+    # Integer weights are repeated samples, with the penalty too.
+    rep = fit(np.repeat(X, sw, axis=0), np.repeat(y, sw), 0.3, l2=0.02, fit_intercept=True)
+    np.testing.assert_allclose(r.coef, rep.coef, rtol=1e-7, atol=1e-9)
+
+
+def test_l2_gives_a_finite_minimiser_on_separable_data_and_is_scale_equivariant(rng):
+    X, y = lr.signal_plus_noise(60, 40, sigma_f=0.3, rng=rng)
+    assert fit(X, y, 0.0).separable
+    res = fit(X, y, 0.0, l2=1e-3)
+    assert res.converged and not res.separable and np.isfinite(res.loss)
+    # l2 |w|^2 / 2 on X is (l2 s^2) |w'|^2 / 2 on s X with w' = w / s.
+    for s in (2.0**-20, 2.0**400):  # the second is solved on rescaled data inside fit
+        np.testing.assert_allclose(fit(X * s, y, 0.0, l2=1e-3 * s**2).w * s, res.w,
+                                   rtol=1e-8)
+
+
+def test_negative_l2_is_refused():
+    X, y = lr.signal_plus_noise(30, 3, rng=0)
+    with pytest.raises(ValueError, match=r"l2 must be >= 0; got l2=-0.1"):
+        fit(X, y, 0.1, l2=-0.1)
+
+
+# ------------------------------------------------------- max margin by principal pivoting
+
+
+@pytest.mark.parametrize(("n", "d", "sigma_f"), [(300, 200, 0.5), (200, 400, 0.0),
+                                                  (250, 250, 1.0)])
+def test_principal_pivoting_max_margin_equals_nnls(n, d, sigma_f, rng):
+    """d >= N/2 tries the dual by block principal pivoting; it must be the NNLS answer."""
+    from logitreg.solvers import _bpp_max_margin, _ldp_max_margin, _polish_support
+
+    X, y = lr.signal_plus_noise(n, d, sigma_f=sigma_f, rng=rng)
+    A = y[:, None] * X
+    w_bpp = _bpp_max_margin(A)
+    w_nnls = _polish_support(A, _ldp_max_margin(A))
+    assert w_bpp is not None
+    # Both are polished on their support to exact margins: they agree to rounding.
+    np.testing.assert_allclose(w_bpp, w_nnls, rtol=1e-9, atol=1e-12)
+    assert np.min(A @ w_bpp) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_max_margin_falls_back_to_nnls_when_pivoting_fails(rng):
+    # sigma_f = 0 just above lambda = 1/2: a degenerate dual (many exactly tied margins)
+    # on which the pivoting can fail; the answer is NNLS's either way.
+    from logitreg.solvers import _ldp_max_margin, _polish_support
+
+    for _ in range(5):
+        X, y = lr.signal_plus_noise(120, 70, sigma_f=0.0, rng=rng)
+        A = y[:, None] * X
+        res = fit(X, y, 0.0)
+        assert res.separable
+        np.testing.assert_allclose(res.w, _polish_support(A, _ldp_max_margin(A)), rtol=1e-9,
+                                   atol=1e-12)
