@@ -101,8 +101,8 @@ def report(rows: list[dict], times: dict, quick: bool) -> str:
                   "|" + "---|" * (len(COLUMNS) - 1)]
         lines += ["| " + " | ".join(_cell(r, k) for k in COLUMNS[1:]) + " |" for r in fig_rows]
         lines.append("")
-    lines += ["## Simulation wall times", "", "| figure | seconds |", "|---|---|"]
-    lines += [f"| {k} | {v:.0f} |" for k, v in times.items()]
+    lines += ["## Simulation wall times (this call)", "", "| figure | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.0f} |" if v else f"| {k} | result reused |" for k, v in times.items()]
     return "\n".join(lines) + "\n"
 
 
