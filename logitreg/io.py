@@ -177,7 +177,7 @@ def run_metadata() -> dict:
     }
 
 
-def save_results(out_dir, stem, *, config, results, arrays=None) -> dict:
+def save_results(out_dir, stem, *, config, results, arrays=None, overwrite=False) -> dict:
     """Save ``<out_dir>/<stem>.json`` (and ``<stem>.npz`` when ``arrays`` is given).
 
     The JSON is ``{"config": config, "meta": run_metadata(), **results}``; ``config``
@@ -192,6 +192,10 @@ def save_results(out_dir, stem, *, config, results, arrays=None) -> dict:
     results : dict
         Must not use the keys ``"config"`` or ``"meta"``.
     arrays : dict of ndarray, optional
+    overwrite : bool, default False
+        Replace a finished result of *another* configuration in ``out_dir``; without it
+        that is refused (:func:`check_finished_result`), so no command overwrites a result
+        it was not asked to. A result of the same configuration is always rewritten.
 
     Returns
     -------
@@ -201,6 +205,8 @@ def save_results(out_dir, stem, *, config, results, arrays=None) -> dict:
     if clash:
         raise ValueError(f"results must not contain the keys {sorted(clash)}")
     out_dir = Path(out_dir)
+    check_finished_result(out_dir / f"{stem}.json", config, overwrite=overwrite,
+                          hint="use another --out, or --restart to overwrite it")
     paths = {"json": save_json(out_dir / f"{stem}.json",
                                {"config": config, "meta": run_metadata(), **results})}
     if arrays is not None:

@@ -62,7 +62,7 @@ def run(a, config, out):
         row["paper_fig13_cos"] = PAPER_FIG13_COS.get(row["lam"]) if row["sigma_f"] == 0.5 else None
         row["paper_fig16_acc_alpha04"] = PAPER_FIG16_ACC.get(row["sigma_f"], {}).get(row["lam"])
     paths = save_results(out, "converged_geometry", config=config,
-                         results={"summary": summary, "records": records})
+                         results={"summary": summary, "records": records}, overwrite=a.restart)
     print(f"{'sigma_f':>7} {'lam':>4} {'alpha':>5}  {'acc (mean+-std)':>16} {'asym':>6} "
           f"{'paper16':>7}  {'cos_e1':>14} {'asym':>6} {'paper13':>7}")
     for r in summary:

@@ -104,7 +104,7 @@ def run(args, config, out) -> int:
     paths = save_results(
         out, "grokking", config=config.to_dict(), arrays=result.arrays(),
         results={"runs": result.runs, "acc_one_threshold": ACC_ONE,
-                 "wall_time_s": result.wall_time_s},
+                 "wall_time_s": result.wall_time_s}, overwrite=args.restart and explicit,
     )
     plot_grokking(paths["json"], out / "grokking.png")
     print(grokking_table(result.runs, config))

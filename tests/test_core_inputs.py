@@ -167,3 +167,17 @@ def test_multiclass_vertex_matches_a_50_digit_reference_down_to_tiny_alpha(K, al
     # float64 rounding of a Newton solution: a few ulp of q_high
     assert v.q_high == pytest.approx(float(p), rel=1e-13)
     assert v.q_low == pytest.approx(float(-p / (K - 1)), rel=1e-13)
+
+
+def test_save_results_never_overwrites_another_configurations_result(tmp_path):
+    from logitreg.io import save_results
+
+    save_results(tmp_path, "r", config={"a": 1}, results={"v": 1})
+    before = (tmp_path / "r.json").read_bytes()
+    with pytest.raises(ValueError, match=r"r\.json holds a run with another configuration "
+                                         r"\(a: 1 -> 2\).*--restart"):
+        save_results(tmp_path, "r", config={"a": 2}, results={"v": 2})
+    assert (tmp_path / "r.json").read_bytes() == before
+    save_results(tmp_path, "r", config={"a": 1}, results={"v": 3})  # same config: rewritten
+    save_results(tmp_path, "r", config={"a": 2}, results={"v": 2}, overwrite=True)
+    assert json.loads((tmp_path / "r.json").read_text())["v"] == 2
