@@ -5,6 +5,7 @@ import re
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +118,50 @@ def test_cosine_is_in_minus_one_one_or_a_named_error(a, b):
         assert PARAM.match(str(err)), str(err)
         return
     assert -1 - 1e-12 <= c <= 1 + 1e-12
+
+
+@FAST
+@given(n=st.integers(-2, 40), d=st.integers(-2, 12), K=st.integers(0, 5), mu_f=anything,
+       sigma_f=anything, sigma_n=anything)
+def test_signal_plus_noise_gives_the_stated_shapes_or_a_named_error(n, d, K, mu_f, sigma_f,
+                                                                   sigma_n):
+    try:
+        X, y = lr.signal_plus_noise(n, d, mu_f=mu_f, sigma_f=sigma_f, sigma_n=sigma_n,
+                                    n_classes=K, rng=0)
+    except ValueError as err:
+        assert re.match(r"^(n|d|mu_f|sigma_f|sigma_n|n_classes|noise|df)\b", str(err)), err
+        return
+    assert X.shape == (n, d) and y.shape == (n,) and np.all(np.isfinite(X))
+
+
+@FAST
+@given(lam=st.floats(-1, 2), mu_f=anything, sigma_f=anything)
+def test_asymptotic_accuracy_is_a_probability_above_chance_or_a_named_error(lam, mu_f, sigma_f):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            acc = lr.asymptotic_accuracy(lam, mu_f=mu_f, sigma_f=sigma_f)
+    except ValueError as err:
+        assert PARAM.match(str(err)), str(err)
+        return
+    assert 0.5 <= acc <= 1.0
+
+
+@FAST
+@given(seed=st.integers(0, 10**6), alpha=st.floats(0.0, 0.99), k=st.integers(-100, 100))
+def test_max_learning_rate_is_positive_and_scales_as_one_over_the_data_squared(seed, alpha, k):
+    X, y = _data(seed, 30, 5)
+    base = lr.max_learning_rate(X, y, alpha)
+    assert base > 0
+    # 2/L with L = sup l'' lambda_max(X^T X/N): rescaling X by s divides the bound by s^2
+    assert lr.max_learning_rate(X * 10.0**k, y, alpha) == pytest.approx(base * 10.0**(-2 * k),
+                                                                       rel=1e-9)
+
+
+@FAST
+@given(seed=st.integers(0, 10**6), a=st.floats(0.1, 100.0))
+def test_quadratic_toy_mean_is_a_over_one_plus_r_squared(seed, a):
+    A = np.random.default_rng(seed).normal(size=(3, 2)) + np.array([1.0, 0.0])
+    toy = lr.quadratic_toy(A, a)
+    assert toy.mu == pytest.approx(a / (1 + toy.r**2), rel=1e-9)  # App. C.4, Eq. 18
+    assert toy.loss == pytest.approx(a**2 / (1 + 1 / toy.r**2), rel=1e-9)
