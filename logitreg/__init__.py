@@ -13,8 +13,9 @@ from .data import signal_plus_noise, simplex_means
 from .dynamics import gd, max_learning_rate
 from .grokking import GrokkingConfig, run_grokking
 from .losses import BinaryLoss, LinearObjective, MulticlassLoss, get_penalty, make_loss
+from .max_margin import max_margin
 from .metrics import cosine, cosine_to_e1, signed_logit_stats
-from .solvers import FitResult, fit, max_margin
+from .solvers import FitResult, fit
 from .theory import (
     Vertex,
     accuracy_from_cosine,

@@ -8,7 +8,8 @@ import pytest
 import logitreg as lr
 from logitreg import ConvergenceWarning
 from logitreg.losses import LinearObjective, make_loss
-from logitreg.solvers import fit, max_margin
+from logitreg.max_margin import max_margin
+from logitreg.solvers import fit
 
 
 def _relgap(a, b):
@@ -81,7 +82,7 @@ def test_alpha_zero_separable_returns_exact_max_margin(rng):
     margins = y * (X @ r.w)
     assert margins.min() == pytest.approx(1.0, abs=1e-10)  # active constraints exactly 1
     # Compare with an independent solve (cvxpy/Clarabel on the same QP).
-    from logitreg.solvers import _max_margin_cvxpy
+    from logitreg.max_margin import _max_margin_cvxpy
 
     w_ref, _ = _max_margin_cvxpy(X, y, np.array([-1, 1]), False)
     np.testing.assert_allclose(r.w, w_ref, atol=1e-6)
@@ -401,7 +402,7 @@ def test_negative_l2_is_refused():
                                                   (250, 250, 1.0)])
 def test_principal_pivoting_max_margin_equals_nnls(n, d, sigma_f, rng):
     """d >= N/2 tries the dual by block principal pivoting; it must be the NNLS answer."""
-    from logitreg.solvers import _bpp_max_margin, _ldp_max_margin, _polish_support
+    from logitreg.max_margin import _bpp_max_margin, _ldp_max_margin, _polish_support
 
     X, y = lr.signal_plus_noise(n, d, sigma_f=sigma_f, rng=rng)
     A = y[:, None] * X
@@ -416,7 +417,7 @@ def test_principal_pivoting_max_margin_equals_nnls(n, d, sigma_f, rng):
 def test_max_margin_falls_back_to_nnls_when_pivoting_fails(rng):
     # sigma_f = 0 just above lambda = 1/2: a degenerate dual (many exactly tied margins)
     # on which the pivoting can fail; the answer is NNLS's either way.
-    from logitreg.solvers import _ldp_max_margin, _polish_support
+    from logitreg.max_margin import _ldp_max_margin, _polish_support
 
     for _ in range(5):
         X, y = lr.signal_plus_noise(120, 70, sigma_f=0.0, rng=rng)
