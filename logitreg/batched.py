@@ -275,6 +275,8 @@ class BatchedProblem:
 
     def _test_metrics(self, W):
         R = len(W)
+        if not np.all(np.isfinite(W)):  # a diverged run: the caller reports the divergence
+            return np.full(R, np.nan), np.full(R, np.nan)
         if self.population is not None:
             return population_ce(W, **self.population), population_accuracy(W, **self.population)
         if self.test is None:

@@ -435,3 +435,14 @@ def test_record_epochs_always_end_at_the_last_epoch():
     assert record_epochs(500, 2).tolist() == [0, 500]  # was [0, 1]: the run stopped early
     grid = record_epochs(200_000, 400)
     assert grid[0] == 0 and grid[-1] == 200_000 and np.all(np.diff(grid) > 0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_weights_that_overflow_before_a_record_are_reported_as_divergence(rng):
+    """Weights already inf/NaN at a record epoch must give the divergence error, not the
+    population metrics' "w must be finite" (bad input)."""
+    X, y = _binary(rng)
+    eta = 1e6 * max_learning_rate(X, y, 0.1)
+    with pytest.warns(StabilityWarning), pytest.raises(FloatingPointError, match="diverged"):
+        _run(X, y, 0.1, eta=eta, epochs=2000, n_record=5, population=POP)
