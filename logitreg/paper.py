@@ -9,8 +9,8 @@ plots compare with these; nothing here is computed.
 
 from __future__ import annotations
 
-__all__ = ["FIG2_COS", "FIG5", "FIG6", "FIG11_TABLE", "FIG12_TABLE", "FIG13_COS", "FIG15",
-           "FIG16_ACC", "FIG19"]
+__all__ = ["FIG2_ALPHAS", "FIG2_COS", "FIG5", "FIG6", "FIG11_TABLE", "FIG12_ANGLE_DEG",
+           "FIG12_TABLE", "FIG13_COS", "FIG15", "FIG16_ACC", "FIG16_LAMBDAS", "FIG19"]
 
 # Fig. 5 (grokking, binary): d = 1400, N = 2000, mu_f = 0.1, sigma_f = 0, sigma_n = 1,
 # eta = 0.1, 2e5 epochs. Test loss is plain CE; train loss the regularized mean.
@@ -68,6 +68,7 @@ FIG11_TABLE = {
     "a=6,b=0": ((0.2975, 0.9547), 2.3703, 2.9332, 1.2375),
     "fisher": ((0.2975, 0.9547), 0.6530, 0.8081, 1.2375),
 }
+FIG12_ANGLE_DEG = 11.5  # "the two directions differ by about 11.5 degrees" (Fig. 12 text)
 FIG12_TABLE = {
     "a=2,b=0": ((0.2975, 0.9547), 0.7901, 0.9777, 1.2375),
     "a=2,b=6": ((0.4811, 0.8767), 0.5190, 0.7453, 1.4361),

@@ -81,7 +81,7 @@ def reproduction(json_path) -> list[dict]:
             rows.append(row(figure, name, f"{key} (our points)", paper=ref, mean=val, std=0.0,
                             theory=theory, digitization=PRINTED_4, note=note))
     rows.append(row("Fig. 12", "rotation by the hinge (degrees)", "(2, 0) vs (2, 6)",
-                    paper=11.5, mean=t["angle_hinge"], std=0.0, digitization=0.1,
+                    paper=paper.FIG12_ANGLE_DEG, mean=t["angle_hinge"], std=0.0, digitization=0.1,
                     note="the paper's '≈ 11.5°' (read as +-0.1); its printed directions give "
                          "11.448°"))
     rand = data["random"]
