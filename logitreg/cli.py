@@ -14,9 +14,12 @@ user should change.
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "run_command"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "parse_run_args", "run_command",
+           "script_main"]
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -62,3 +65,43 @@ def run_command(prog: str, job, *, diverged_flag: str | None = None, failed_flag
 def _say(prog: str, message) -> None:
     line = " ".join(str(message).split())  # one line, whatever the message holds
     print(f"{prog}: error: {line}", file=sys.stderr)
+
+
+def parse_run_args(parser, argv, quick_defaults: dict):
+    """Add the flags every simulation shares, parse, and return ``(args, config)``.
+
+    Shared flags: ``--out`` (default: one folder per configuration, see
+    :func:`script_main`), ``--restart`` (discard cached points), ``--jobs`` (joblib workers)
+    and ``--quick`` (``quick_defaults`` replace the defaults; flags given explicitly still
+    win). ``config`` is every option except ``out``, ``restart`` and ``jobs``, which do not
+    change the numbers.
+    """
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: one per configuration)")
+    parser.add_argument("--restart", action="store_true", help="discard cached points")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
+    parser.add_argument("--quick", action="store_true", help="small, fast version (smoke test)")
+    if parser.parse_args(argv).quick:
+        parser.set_defaults(**quick_defaults)
+    args = parser.parse_args(argv)
+    config = {k: v for k, v in vars(args).items() if k not in ("restart", "jobs", "out")}
+    return args, config
+
+
+def script_main(name: str, argv, parse, run) -> int:
+    """The ``main`` of a simulation script ``simulations/<name>.py``.
+
+    ``parse(argv) -> (parser, args, config)``; ``run(args, config, out)`` does the work. The
+    default ``--out`` is :func:`logitreg.io.default_out_dir` of ``name`` (``-quick`` appended
+    in quick mode) against the preset configuration, and errors map to exit statuses
+    through :func:`run_command`, with the command itself as the resume hint.
+    """
+    from .io import default_out_dir
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, args, config = parse(argv)
+    folder = name + ("-quick" if args.quick else "")
+    preset = parse(["--quick"] if args.quick else [])[2]
+    out = Path(args.out or default_out_dir(folder, config, preset))
+    return run_command(parser.prog, lambda: run(args, config, out),
+                       resume=f"python simulations/{name}.py {shlex.join(argv)}")

@@ -14,12 +14,10 @@ interrupted runs resume from <out>/cache. Plot: python -m paper_figs.fig01_04 <o
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
-from logitreg.cli import run_command
-from logitreg.io import default_out_dir, mean_std, save_results
+from logitreg.cli import parse_run_args, script_main
+from logitreg.io import mean_std, save_results
 from logitreg.snapshots import logit_snapshots
 from logitreg.sweep import grid, run_sweep, summarize
 
@@ -41,14 +39,7 @@ def parse(argv):
     p.add_argument("--eta", type=float, default=0.1, help="GD step")
     p.add_argument("--method", default="flow", choices=["flow", "gd"], help="GD integrator")
     p.add_argument("--seeds", type=int, default=3, help="seeds (data, start, test set)")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="small problem for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
 
@@ -84,12 +75,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

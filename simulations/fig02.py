@@ -15,13 +15,11 @@ Plot: python -m paper_figs.fig02 <out>/fig02.json.
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
 from logitreg import paper
-from logitreg.cli import run_command
-from logitreg.io import default_out_dir, save_results
+from logitreg.cli import parse_run_args, script_main
+from logitreg.io import save_results
 from logitreg.laws import heavy_tail_point
 from logitreg.sweep import grid, run_sweep, summarize
 
@@ -39,14 +37,7 @@ def parse(argv):
     p.add_argument("--seeds", type=int, default=20, help="seeds (data draws)")
     p.add_argument("--unit-variance-seeds", type=int, default=20,
                    help="seeds of the unit-variance reading (0: none)")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["seed_list"] = list(range(a.seeds))
     config["unit_variance_seed_list"] = list(range(a.unit_variance_seeds))
     return p, a, config
@@ -77,12 +68,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,12 @@ Plot: python -m paper_figs.fig10 <out>/fig10.json.
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from logitreg.cli import run_command
-from logitreg.io import default_out_dir, save_results
+from logitreg.cli import parse_run_args, script_main
+from logitreg.io import save_results
 from logitreg.sweep import grid, run_sweep, summarize
 from logitreg.toys import alpha_plateau
 
@@ -36,14 +34,7 @@ def parse(argv):
     p.add_argument("--alpha-max", type=float, default=0.9, help="largest alpha")
     p.add_argument("--n-alphas", type=int, default=25, help="log-spaced alphas")
     p.add_argument("--seeds", type=int, default=50, help="seeds (data draws) per N")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["alphas"] = np.geomspace(a.alpha_min, a.alpha_max, a.n_alphas).tolist()
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
@@ -67,12 +58,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

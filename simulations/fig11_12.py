@@ -13,12 +13,10 @@ Writes <out>/fig11_12.json. Plot: python -m paper_figs.fig11_12 <out>/fig11_12.j
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
-from logitreg.cli import run_command
-from logitreg.io import default_out_dir, save_results
+from logitreg.cli import parse_run_args, script_main
+from logitreg.io import save_results
 from logitreg.sweep import run_sweep, summarize
 from logitreg.toys import TABLE_POINTS, random_toy_points, toy_invariances
 
@@ -32,14 +30,7 @@ def parse(argv):
     p.add_argument("--a-values", type=float, nargs="+", default=[2.0, 6.0], help="targets a")
     p.add_argument("--b", type=float, default=6.0, help="hinge weight of the rotated run")
     p.add_argument("--seeds", type=int, default=200, help="random three-point sets")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="fewer random sets")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
 
@@ -73,12 +64,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,11 @@ seeds); interrupted runs resume from <out>/cache. Plot: python -m paper_figs.fig
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
-from logitreg.cli import run_command
+from logitreg.cli import parse_run_args, script_main
 from logitreg.experiments import converged_geometry, gd_endpoint
-from logitreg.io import default_out_dir, save_results
+from logitreg.io import save_results
 from logitreg.sweep import grid, run_sweep, summarize
 
 NAME = "fig16"
@@ -51,14 +49,7 @@ def parse(argv):
     p.add_argument("--eta", type=float, default=0.1, help="GD step")
     p.add_argument("--gd-init", default="uniform", choices=INITS,
                    help="GD start: U(+-1/sqrt d) (PyTorch nn.Linear) or N(0, I/d)")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["seed_list"] = list(range(a.seeds))
     config["gd_seed_list"] = list(range(a.gd_seeds))
     return p, a, config
@@ -101,12 +92,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,10 @@ Plot: python -m paper_figs.grokking_time <out>/grokking_time.json.
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
-from logitreg.cli import run_command
-from logitreg.io import default_out_dir, mean_std, save_results
+from logitreg.cli import parse_run_args, script_main
+from logitreg.io import mean_std, save_results
 from logitreg.laws import grokking_exponent, grokking_times
 from logitreg.sweep import run_sweep
 
@@ -40,16 +38,9 @@ def parse(argv):
     p.add_argument("--method", default="flow", choices=["flow", "gd"], help="GD integrator")
     p.add_argument("--n-record", type=int, default=400, help="log-spaced record epochs")
     p.add_argument("--seeds", type=int, default=5, help="seeds (data + start)")
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="small problem for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
+    a, config = parse_run_args(p, argv, QUICK)
     if sorted(set(a.alphas)) != a.alphas:
         p.error(f"--alphas must be strictly increasing; got {a.alphas}")
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
 
@@ -85,12 +76,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":

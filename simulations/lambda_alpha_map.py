@@ -16,13 +16,11 @@ over seeds); interrupted runs resume from <out>/cache.
 """
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
-from logitreg.cli import run_command
+from logitreg.cli import parse_run_args, script_main
 from logitreg.experiments import converged_geometry
-from logitreg.io import default_out_dir, save_results
+from logitreg.io import save_results
 from logitreg.sweep import grid, run_sweep, summarize
 
 NAME = "lambda_alpha_map"
@@ -40,14 +38,7 @@ def parse(argv):
                    default=[0.0, 0.01, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8])
     p.add_argument("--sigma-f", type=float, default=0.5)
     p.add_argument("--sigma-n", type=float, default=1.0)
-    p.add_argument("--out", default=None, help="output folder (default: one per configuration)")
-    p.add_argument("--restart", action="store_true", help="discard cached points")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
-    p.add_argument("--quick", action="store_true", help="tiny grid for a smoke test")
-    if p.parse_args(argv).quick:
-        p.set_defaults(**QUICK)  # flags given explicitly still win
-    a = p.parse_args(argv)
-    config = {k: v for k, v in vars(a).items() if k not in ("restart", "jobs", "out")}
+    a, config = parse_run_args(p, argv, QUICK)
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
 
@@ -70,12 +61,7 @@ def run(a, config, out):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser, a, config = parse(argv)
-    name = NAME + ("-quick" if a.quick else "")
-    out = Path(a.out or default_out_dir(name, config, parse(["--quick"] if a.quick else [])[2]))
-    return run_command(parser.prog, lambda: run(a, config, out),
-                       resume=f"python simulations/{NAME}.py {shlex.join(argv)}")
+    return script_main(NAME, argv, parse, run)
 
 
 if __name__ == "__main__":
