@@ -7,7 +7,7 @@ a last row shows the train loss and the test accuracy against epochs (seed means
 snapshot epochs dashed.
 
 The paper's figures are raster images without numbers: each row checks one of their claims
-on the seed means (verdict rule in ``paper_figs/_noise.py``).
+on the seed means (verdict rule in ``paper_figs/_common.py``).
 
     python -m paper_figs.fig01_04 results/fig01_04/fig01_04.json [out_dir]
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from logitreg import z_star
 from logitreg.io import load_npz
-from paper_figs._noise import claim, load, save
+from paper_figs._common import claim, load, save
 
 FIGURE = {"name": "fig01_04", "script": "simulations/fig01_04.py", "paper": ["Fig. 1", "Fig. 4"],
           "title": "Figs. 1 and 4 (logit clustering during GD)"}

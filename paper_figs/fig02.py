@@ -6,7 +6,7 @@ the paper's digitized values; dashed: alpha = 0 (max margin); dash-dot: the empi
 direction; thin: the unit-variance reading of the noise; dotted (nu = 20 only): the
 [DERIVED] Gaussian asymptote with the same variance. Right: |S| (set by alpha).
 
-Verdict rule: see ``paper_figs/_noise.py`` (|ours - paper| <= 2 std + 0.002).
+Verdict rule: see ``paper_figs/_common.py`` (|ours - paper| <= 2 std + 0.002).
 
     python -m paper_figs.fig02 results/fig02/fig02.json [out_dir]
 """
@@ -21,7 +21,7 @@ import numpy as np
 
 from logitreg import asymptotic_cosine, paper
 from logitreg.io import mean_std
-from paper_figs._noise import DIGITIZED, claim, load, row, save
+from paper_figs._common import DIGITIZED, claim, load, row, save
 
 FIGURE = {"name": "fig02", "script": "simulations/fig02.py", "paper": ["Fig. 2"],
           "title": "Fig. 2 (direction vs alpha, Student-t noise)"}

@@ -19,7 +19,6 @@ with the reason in the note.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from logitreg import asymptotic_accuracy, paper  # noqa: E402
 from logitreg.experiments import paper_verdict  # noqa: E402
+from paper_figs._common import load, save  # noqa: E402
 
 FIGURE = {"name": "fig06_15", "script": "simulations/fig06_15.py", "paper": ["Fig. 6", "Fig. 15"],
           "title": "Figs. 6 and 15 (where logit regularization helps)"}
@@ -38,8 +38,6 @@ PAPER = {0.7: ("Fig. 6", paper.FIG6), 0.4: ("Fig. 15", paper.FIG15)}
 COLORS = ("tab:orange", "tab:purple", "tab:green", "tab:blue")
 
 
-def _load(json_path):
-    return json.loads(Path(json_path).read_text())
 
 
 def _curve(data, lam, sf, alpha):
@@ -49,7 +47,7 @@ def _curve(data, lam, sf, alpha):
 
 
 def plot(json_path, out_dir) -> list[Path]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     lams = cfg["lams"]
     fig, axes = plt.subplots(len(lams), 2, figsize=(10, 4 * len(lams)), squeeze=False)
@@ -92,13 +90,7 @@ def plot(json_path, out_dir) -> list[Path]:
     fig.suptitle(f"Figs. 6 and 15: N = {cfg['n']}, exact limits, {len(cfg['seed_list'])} seeds;"
                  " crosses: paper", fontsize=10)
     fig.tight_layout()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{FIGURE['name']}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
+    return save(fig, out_dir, FIGURE["name"])
 
 
 def _row(fig, quantity, setting, ref, mean, std, n, theory, note, digitization=0.003):
@@ -124,7 +116,7 @@ def _level_note(lam, sf, alpha, ref, verdict):
 
 
 def reproduction(json_path) -> list[dict]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     n = len(cfg["seed_list"])
     rows = []

@@ -8,7 +8,7 @@ logits at the simplex vertex of Eq. 21); with alpha = 0 the classes are separate
 margins but spread out.
 
 The paper's figure is a raster image without numbers: rows check its claims on the seed
-means (verdict rule in ``paper_figs/_noise.py``); the cluster ratio is the within-class RMS
+means (verdict rule in ``paper_figs/_common.py``); the cluster ratio is the within-class RMS
 spread over the mean distance between class centroids in that plane.
 
     python -m paper_figs.fig07 results/fig07/fig07.json [out_dir]
@@ -24,7 +24,7 @@ import numpy as np
 
 from logitreg import z_star
 from logitreg.io import load_npz
-from paper_figs._noise import claim, load, save
+from paper_figs._common import claim, load, save
 
 FIGURE = {"name": "fig07", "script": "simulations/fig07.py", "paper": ["Fig. 7"],
           "title": "Fig. 7 (multiclass clustering at the simplex vertices)"}

@@ -8,7 +8,7 @@ minimiser (a = b = 1: the empirical Fisher direction) against alpha, one curve p
 The paper gives no numbers. Its claims are checked on the seed means: small N deviates at
 small alpha (tan theta at the smallest alpha decreases with N) and larger N reaches the
 plateau (tan theta <= 0.01 from there on, :func:`logitreg.toys.plateau_onset`) at smaller
-alpha. Verdict rule in ``paper_figs/_noise.py``.
+alpha. Verdict rule in ``paper_figs/_common.py``.
 
     python -m paper_figs.fig10 results/fig10/fig10.json [out_dir]
 """
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from logitreg.toys import plateau_onset
-from paper_figs._noise import claim, load, save
+from paper_figs._common import claim, load, save
 
 FIGURE = {"name": "fig10", "script": "simulations/fig10.py", "paper": ["Fig. 10"],
           "title": "Fig. 10 (finite-sample alpha-plateau)"}

@@ -6,7 +6,7 @@ publish its points; these reproduce its tables) with the minimiser directions of
 by the hinge). Right: the logits of each run, with the targets a and the means
 mu = a/(1 + r^2).
 
-Verdict rule (``paper_figs/_noise.py``): the tables are printed to 4 decimals, so a value is
+Verdict rule (``paper_figs/_common.py``): the tables are printed to 4 decimals, so a value is
 "reproduced" when it is within 5e-5 of the printed one (a deterministic computation: std 0).
 
     python -m paper_figs.fig11_12 results/fig11_12/fig11_12.json [out_dir]
@@ -22,7 +22,7 @@ import numpy as np
 
 from logitreg import paper
 from logitreg.toys import shrinkage_mean
-from paper_figs._noise import PRINTED_4, claim, load, row, save
+from paper_figs._common import PRINTED_4, claim, load, row, save
 
 FIGURE = {"name": "fig11_12", "script": "simulations/fig11_12.py",
           "paper": ["Fig. 11", "Fig. 12"], "title": "Figs. 11-12 (the N = 3 toy)"}

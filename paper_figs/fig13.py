@@ -14,7 +14,6 @@ Verdict rule (``logitreg.experiments.paper_verdict``): "reproduced" when
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,14 +24,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from logitreg import asymptotic_cosine, paper  # noqa: E402
 from logitreg.experiments import paper_verdict  # noqa: E402
+from paper_figs._common import load, save  # noqa: E402
 
 FIGURE = {"name": "fig13", "script": "simulations/fig13.py", "paper": ["Fig. 13"],
           "title": "Fig. 13 (direction and norm vs alpha)"}
 COLORS = {0.1: "tab:blue", 0.7: "tab:orange", 0.9: "tab:green"}
 
 
-def _load(json_path):
-    return json.loads(Path(json_path).read_text())
 
 
 def _paper_cos(lam):
@@ -41,7 +39,7 @@ def _paper_cos(lam):
 
 
 def plot(json_path, out_dir) -> list[Path]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     fig, (ax_cos, ax_norm) = plt.subplots(1, 2, figsize=(10, 4))
     for lam in cfg["lams"]:
@@ -75,21 +73,13 @@ def plot(json_path, out_dir) -> list[Path]:
     for ax in (ax_cos, ax_norm):
         ax.grid(alpha=0.3, lw=0.4)
     fig.tight_layout()
-    return _save(fig, out_dir)
+    return save(fig, out_dir, FIGURE["name"])
 
 
-def _save(fig, out_dir) -> list[Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{FIGURE['name']}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
 
 
 def reproduction(json_path) -> list[dict]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     paper_setting = cfg["sigma_f"] == 0.5 and cfg["sigma_n"] == 1.0
     gd = {(r["lam"], r["alpha"]): r for r in data["gd"]}

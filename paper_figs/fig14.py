@@ -7,7 +7,7 @@ E.1): the train std lies below it (the minimiser exploits noise correlations of 
 training set), the test std above it. Error bars: mean +- std over seeds.
 
 The paper gives no numbers: each row checks its claim on every seed (verdict rule in
-``paper_figs/_noise.py``).
+``paper_figs/_common.py``).
 
     python -m paper_figs.fig14 results/fig14/fig14.json [out_dir]
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from logitreg import z_star
 from logitreg.io import mean_std
-from paper_figs._noise import claim, load, save
+from paper_figs._common import claim, load, save
 
 FIGURE = {"name": "fig14", "script": "simulations/fig14.py", "paper": ["Fig. 14"],
           "title": "Fig. 14 (train vs test logit moments vs sigma_f)"}

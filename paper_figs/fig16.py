@@ -24,7 +24,6 @@ Verdict rule (``logitreg.experiments.paper_verdict``): "reproduced" when
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from logitreg import asymptotic_accuracy, critical_ratio, paper  # noqa: E402
 from logitreg.experiments import paper_verdict  # noqa: E402
+from paper_figs._common import load, save  # noqa: E402
 
 FIGURE = {"name": "fig16", "script": "simulations/fig16.py", "paper": ["Fig. 16"],
           "title": "Fig. 16 (accuracy and direction vs lambda)"}
@@ -42,8 +42,6 @@ COLORS = {0.0: "tab:blue", 0.5: "tab:orange", 1.0: "tab:green"}
 STYLES = {1.0: "-", 2.0: "--"}
 
 
-def _load(json_path):
-    return json.loads(Path(json_path).read_text())
 
 
 def _series(rows, alpha, sf, sn):
@@ -56,7 +54,7 @@ def _std(r, key):
 
 
 def plot(json_path, out_dir) -> list[Path]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     alphas = cfg["alphas"]
     fig, axes = plt.subplots(2, len(alphas), figsize=(5.2 * len(alphas), 8), squeeze=False)
@@ -109,17 +107,9 @@ def plot(json_path, out_dir) -> list[Path]:
                  f"GD {cfg['epochs']} epochs ({len(cfg['gd_seed_list'])} seeds); dash-dot: λ_c",
                  fontsize=10)
     fig.tight_layout()
-    return _save(fig, out_dir)
+    return save(fig, out_dir, FIGURE["name"])
 
 
-def _save(fig, out_dir) -> list[Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{FIGURE['name']}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
 
 
 def _theory(alpha, sf, lam):
@@ -154,7 +144,7 @@ def _note(alpha, lam, ex, g, epochs, verdict):
 
 
 def reproduction(json_path) -> list[dict]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     key = ("alpha", "sigma_f", "sigma_n", "lam")
     exact = {tuple(r[k] for k in key): r for r in data["exact"]}

@@ -17,7 +17,6 @@ else "differs (k.k std)".
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,14 +27,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from logitreg import asymptotic_accuracy, asymptotic_cosine  # noqa: E402
+from paper_figs._common import load, save  # noqa: E402
 
 FIGURE = {"name": "fig17", "script": "simulations/fig17.py", "paper": ["Fig. 17"],
           "title": "Fig. 17 (accuracy and direction vs sigma_n)"}
 COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple")
 
 
-def _load(json_path):
-    return json.loads(Path(json_path).read_text())
 
 
 def _curve(data, lam, alpha, key):
@@ -46,7 +44,7 @@ def _curve(data, lam, alpha, key):
 
 
 def plot(json_path, out_dir) -> list[Path]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     fig, (ax_acc, ax_cos) = plt.subplots(1, 2, figsize=(10, 4))
     for i, lam in enumerate(cfg["lams"]):
@@ -71,13 +69,7 @@ def plot(json_path, out_dir) -> list[Path]:
     fig.suptitle(f"Fig. 17: N = {cfg['n']}, σ_f = {cfg['sigma_f']}, exact limits, "
                  f"{len(cfg['seed_list'])} seeds", fontsize=10)
     fig.tight_layout()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{FIGURE['name']}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
+    return save(fig, out_dir, FIGURE["name"])
 
 
 def _claim(quantity, setting, gap, std, n, note):
@@ -94,7 +86,7 @@ def _claim(quantity, setting, gap, std, n, note):
 
 
 def reproduction(json_path) -> list[dict]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     n = len(cfg["seed_list"])
     rows = []

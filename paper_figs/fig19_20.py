@@ -8,7 +8,7 @@ rescaled), GD after 2,000 epochs (open circles), the line 1 + C^2 x with our fit
 dotted); the cross is the paper's cos at sigma_n = 1. Right (Fig. 20): C = sigma_n |S_perp|/S_1
 against sigma_f with the [DERIVED] sqrt(C^2) (dotted).
 
-Verdict rule: see ``paper_figs/_noise.py`` (|ours - paper| <= 2 std + digitization error;
+Verdict rule: see ``paper_figs/_common.py`` (|ours - paper| <= 2 std + digitization error;
 0.0005 for the printed C^2 = 0.783, 0.002 for the digitized cosine).
 
     python -m paper_figs.fig19_20 results/fig19_20/fig19_20.json [out_dir]
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from logitreg import asymptotic_C2, paper
-from paper_figs._noise import claim, load, row, save
+from paper_figs._common import claim, load, row, save
 
 FIGURE = {"name": "fig19_20", "script": "simulations/fig19_20.py",
           "paper": ["Fig. 19", "Fig. 20"], "title": "Figs. 19-20 (cosine law, C vs sigma_f)"}

@@ -6,7 +6,7 @@ Left: t_grok (first epoch with test accuracy >= 0.9) against alpha, log-log, eac
 the paper's two Fig. 5 values (crosses). Right: local exponents -dlog t/dlog alpha between
 neighbouring alphas (geometric mean over seeds), with the seed-level 95% interval of p.
 
-Verdict rule: see ``paper_figs/_noise.py``; the Fig. 5 epochs are digitized to about 2%.
+Verdict rule: see ``paper_figs/_common.py``; the Fig. 5 epochs are digitized to about 2%.
 
     python -m paper_figs.grokking_time results/grokking_time/grokking_time.json [out_dir]
 """
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from logitreg import paper
-from paper_figs._noise import claim, load, row, save
+from paper_figs._common import claim, load, row, save
 
 FIGURE = {"name": "grokking_time", "script": "simulations/grokking_time.py",
           "paper": ["Fig. 5 (beyond)"], "title": "Grokking time vs alpha (t ~ alpha^-p)"}

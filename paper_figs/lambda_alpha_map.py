@@ -15,7 +15,6 @@ when |ours - paper| <= 2 std + 0.003, else "differs (k.k std)" with the reason i
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,14 +26,13 @@ import numpy as np  # noqa: E402
 
 from logitreg import asymptotic_accuracy, critical_ratio, paper  # noqa: E402
 from logitreg.experiments import paper_verdict  # noqa: E402
+from paper_figs._common import load, save  # noqa: E402
 
 FIGURE = {"name": "lambda_alpha_map", "script": "simulations/lambda_alpha_map.py",
           "paper": ["Figs. 13 and 16 (as a map)"],
           "title": "Converged accuracy over (lambda, alpha)"}
 
 
-def _load(json_path):
-    return json.loads(Path(json_path).read_text())
 
 
 def _edges(x):
@@ -44,7 +42,7 @@ def _edges(x):
 
 
 def plot(json_path, out_dir) -> list[Path]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     lams, alphas = cfg["lams"], cfg["alphas"]
     acc = {(r["lam"], r["alpha"]): r["test_acc_mean"] for r in data["summary"]}
@@ -64,17 +62,11 @@ def plot(json_path, out_dir) -> list[Path]:
            title=f"σ_f = {cfg['sigma_f']}, σ_n = {cfg['sigma_n']}, N = {cfg['n']}, "
                  f"{len(cfg['seed_list'])} seeds; white: λ_c (Prop. 5.1)")
     fig.tight_layout()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{FIGURE['name']}.{ext}" for ext in ("png", "pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
+    return save(fig, out_dir, FIGURE["name"])
 
 
 def reproduction(json_path) -> list[dict]:
-    data = _load(json_path)
+    data = load(json_path)
     cfg = data["config"]
     if (cfg["sigma_f"], cfg["sigma_n"]) not in ((0.5, 1.0),):
         return []

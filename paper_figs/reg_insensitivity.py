@@ -20,7 +20,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from paper_figs._noise import claim, load, save
+from paper_figs._common import claim, load, save
 
 FIGURE = {"name": "reg_insensitivity", "script": "simulations/reg_insensitivity.py",
           "paper": ["Sec. 3.4"], "title": "Sec. 3.4 (accuracy and direction vs the penalty f)"}

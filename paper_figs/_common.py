@@ -1,6 +1,5 @@
-"""Helpers shared by the figure modules of Figs. 1/4, 2, 7, 10, 11-12, 14, 19-20, the
-grokking-time law and the regularizer comparison: loading a result, saving a figure, and
-building reproduction rows.
+"""Helpers shared by the figure modules: loading a result, saving a figure (PNG and PDF),
+and building reproduction rows.
 
 Verdict rule of numeric rows (:func:`logitreg.experiments.paper_verdict`, the project's one
 rule): "reproduced" when |ours - paper| <= 2 std + the digitization error of the paper's
