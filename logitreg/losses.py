@@ -231,7 +231,10 @@ class SympyPenalty(Penalty):
         return self._eval(self._d1, t)
 
     def d2(self, t):
-        return self._eval(self._d2, t)
+        # +inf (or inf * 0 = nan) at a cusp of curvature such as |z|^1.5 at 0: the solvers
+        # step around it (see logitreg.solvers._Newton._pcg); no warning per evaluation.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._eval(self._d2, t)
 
 
 # ----------------------------------------------------------------------- multiclass f

@@ -13,7 +13,8 @@ the weighted mean ``sum_i s_i l(z_i, y_i) / sum_i s_i`` given ``sample_weight``,
   the warm start.
 * ``method="lbfgs"``: scipy's L-BFGS-B on the same objective.
 * ``method="cvxpy"``: the reference, a DCP model (``cp.logistic``, ``cp.log_sum_exp``) solved
-  by Clarabel. Built-in penalties only.
+  by Clarabel (:mod:`logitreg._cvxpy`); a sympy penalty is translated atom by atom and must
+  be DCP-expressible (``log cosh z``, the LS form, powers, ``|z|``, ``exp``, ...).
 
 When ``d > N`` (``d + 1 > N`` with an intercept) the problem is solved in the row space of
 ``X`` (of ``[X, 1]``), of dimension at most N (thin QR, ``O(N^2 d)``; an SVD of the small
@@ -248,7 +249,14 @@ class _Newton:
         Ag = obj.logits(g)
         Hg = hv(g)
         gGg = float(np.sum(obj.weighted(Ag * Ag))) / obj.N  # g^T G g, G the (weighted) Gram
-        scale = max(float(g @ Hg) / max(gGg, 1e-300), 1e-300)
+        scale = float(g @ Hg) / max(gGg, 1e-300)
+        if not np.isfinite(scale):
+            # f'' is infinite where a convex f has a cusp of curvature (|z|^p, 1 < p < 2, at
+            # z = 0, e.g. the multiclass start W = 0): no Newton system here. Take the
+            # preconditioned gradient step, sized by the line search; the next iterate's
+            # logits are off the cusp.
+            return self._apply_M(-g, 1.0), 0, True
+        scale = max(scale, 1e-300)
         x = np.zeros_like(g)
         r = -g
         z = self._apply_M(r, scale)
@@ -258,7 +266,7 @@ class _Newton:
         for it in range(1, self.cg_max + 1):
             Hd = hv(d)
             dHd = d @ Hd
-            if dHd <= 0:
+            if not dHd > 0:  # negative, zero or not finite (see above)
                 return (x if it > 1 else z), it, it > 1
             step = rz / dHd
             x += step * d
@@ -356,66 +364,6 @@ def _finite_logit_range(loss, t_max=1e6) -> float:
         while t_max > 1.0 and not np.all(np.isfinite(loss.value(np.array([t_max, -t_max])))):
             t_max /= 10.0
     return t_max
-
-
-# ---------------------------------------------------------------------------- cvxpy
-
-
-def _solve_cvxpy(obj: LinearObjective, max_iter):
-    import cvxpy as cp
-
-    loss, A, N = obj.loss, obj.A, obj.N
-    name = getattr(loss.penalty, "name", None)
-    if name not in ("quadratic", "ls"):
-        raise ValueError(
-            f"method='cvxpy' supports reg in ['ls', 'quadratic']; got reg={loss.penalty!r}"
-        )
-    a = loss.alpha
-    sw = obj.sample_weight  # (N,) of mean one, or None
-
-    def total(per_sample):  # sum_i s_i v_i of an (N,) expression
-        return cp.sum(per_sample) if sw is None else sw @ per_sample
-
-    if obj.binary:
-        theta = cp.Variable(obj.p)
-        t = A @ theta
-        pen = cp.square(t) if name == "quadratic" else cp.logistic(t) - t / 2
-        expr = (1 - a) * total(cp.logistic(-t)) + (a * total(pen) if a else 0)
-    else:
-        K = obj.K
-        # A shift-invariant f leaves the loss flat along W -> W + 1 u^T; parametrise the
-        # class-centred representative (the one Newton returns), W = B V with B an
-        # orthonormal basis of the sum-zero subspace, so the problem is well posed.
-        centred = loss.penalty.shift_invariant
-        B = np.linalg.svd(np.eye(K) - 1.0 / K)[0][:, : K - 1] if centred else np.eye(K)
-        V = cp.Variable((B.shape[1], obj.p))
-        theta = B @ V
-        Z = A @ theta.T  # (N, K)
-        lse = cp.log_sum_exp(Z, axis=1)
-        zy = cp.sum(cp.multiply(Z, np.eye(K)[obj.y]), axis=1)
-        if sw is None:
-            pen = cp.sum_squares(Z) if name == "quadratic" else cp.sum(lse) - cp.sum(Z) / K
-        elif name == "quadratic":
-            pen = cp.sum_squares(cp.multiply(np.sqrt(sw)[:, None], Z))
-        else:
-            pen = total(lse - cp.sum(Z, axis=1) / K)
-        expr = (1 - a) * total(lse - zy) + (a * pen if a else 0)
-    objective = expr / N
-    l2 = obj.l2 if isinstance(obj, _RidgeObjective) else 0.0
-    if l2:
-        theta_w = theta[:-1] if obj.binary and obj.fit_intercept else (
-            theta[:, :-1] if obj.fit_intercept else theta)
-        objective = objective + 0.5 * l2 * cp.sum_squares(theta_w)
-    prob = cp.Problem(cp.Minimize(objective))
-    # Clarabel's exponential-cone iterations often end "optimal_inaccurate" when asked for
-    # 1e-12; at 1e-8 they finish, and the objective is then accurate to ~1e-10 relative.
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-8, tol_gap_rel=1e-8, tol_feas=1e-8,
-               max_iter=max_iter)
-    if theta.value is None:
-        return np.zeros(obj.size), 0, False, f"cvxpy/Clarabel failed: status {prob.status}"
-    ok = prob.status == "optimal"
-    return np.asarray(theta.value).ravel(), prob.solver_stats.num_iters or 0, ok, (
-        f"cvxpy/Clarabel status: {prob.status}")
 
 
 def _solve_lbfgs(obj: LinearObjective, theta0, tol, max_iter):
@@ -647,7 +595,9 @@ def fit(
         f, g = obj.value_grad(theta)
         gnorm = float(np.linalg.norm(g))
     else:
-        theta, nit, ok, msg = _solve_cvxpy(obj, max_iter)
+        from logitreg._cvxpy import solve_cvxpy
+
+        theta, nit, ok, msg = solve_cvxpy(obj, max_iter)
         f, g = obj.value_grad(theta)
         gnorm = float(np.linalg.norm(g))
 

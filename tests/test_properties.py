@@ -165,3 +165,82 @@ def test_quadratic_toy_mean_is_a_over_one_plus_r_squared(seed, a):
     toy = lr.quadratic_toy(A, a)
     assert toy.mu == pytest.approx(a / (1 + toy.r**2), rel=1e-9)  # App. C.4, Eq. 18
     assert toy.loss == pytest.approx(a**2 / (1 + 1 / toy.r**2), rel=1e-9)
+
+
+def _softplus_expectation(m, s):
+    """E[log(1 + e^{-t})] for t ~ N(m, s^2) by adaptive quadrature (scipy), an independent
+    reference for population_ce's split closed form + Gauss-Legendre."""
+    from scipy import integrate, stats
+
+    if s == 0:
+        return float(np.logaddexp(0.0, -m))
+    f = lambda u: np.logaddexp(0.0, -(m + s * u)) * stats.norm.pdf(u)  # noqa: E731
+    kink = float(np.clip(-m / s, -12.0, 12.0))
+    parts = [integrate.quad(f, lo, hi, epsabs=1e-13, epsrel=1e-11, limit=200)[0]
+             for lo, hi in ((-12.0, kink), (kink, 12.0))]
+    return sum(parts)
+
+
+@FAST
+@given(w=st.lists(st.floats(-30.0, 30.0), min_size=2, max_size=4), mu_f=st.floats(0.0, 5.0),
+       sigma_f=st.floats(0.0, 3.0), sigma_n=st.floats(0.05, 3.0))
+def test_population_ce_is_the_gaussian_expectation_of_the_softplus(w, mu_f, sigma_f, sigma_n):
+    w = np.asarray(w)
+    ce = lr.population_ce(w, mu_f=mu_f, sigma_f=sigma_f, sigma_n=sigma_n)
+    m = w[0] * mu_f
+    s = float(np.sqrt(sigma_f**2 * w[0] ** 2 + sigma_n**2 * np.sum(w[1:] ** 2)))
+    assert ce == pytest.approx(_softplus_expectation(m, s), rel=1e-8, abs=1e-12)
+    # Jensen: the softplus is convex, so E softplus(-t) >= softplus(-E t)
+    assert ce >= np.logaddexp(0.0, -m) * (1 - 1e-12)
+
+
+@FAST
+@given(w=st.lists(anything, min_size=1, max_size=4), mu_f=anything, sigma_f=anything,
+       sigma_n=anything)
+def test_population_ce_is_finite_and_non_negative_or_a_named_error(w, mu_f, sigma_f, sigma_n):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ce = lr.population_ce(w, mu_f=mu_f, sigma_f=sigma_f, sigma_n=sigma_n)
+    except ValueError as err:
+        assert PARAM.match(str(err)), str(err)
+        return
+    assert np.isfinite(ce) and ce >= 0.0
+
+
+GD = settings(max_examples=15, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+
+
+@GD
+@given(seed=st.integers(0, 10**6), n=st.integers(20, 60), d=st.integers(2, 8),
+       alpha=st.floats(0.0, 0.9), reg=st.sampled_from(["quadratic", "ls"]),
+       frac=st.floats(0.05, 0.95), k=st.integers(-3, 3))
+def test_gd_below_the_stability_bound_never_increases_the_loss(seed, n, d, alpha, reg, frac, k):
+    """GD on an L-smooth convex loss with eta < 2/L decreases it every step:
+    L(w') <= L(w) - eta (1 - eta L/2) |grad|^2; at any data scale 10^k."""
+    X, y = _data(seed, n, d)
+    X = X * 10.0**k
+    eta = frac * lr.max_learning_rate(X, y, alpha, reg=reg)
+    traj = lr.gd(X, y, alpha, reg=reg, eta=eta, epochs=300, n_record=50, rng=seed,
+                 progress=False)
+    loss = traj.train_loss[0]
+    assert np.all(np.isfinite(loss))
+    assert np.all(np.diff(loss) <= 1e-12 * abs(loss[0]))
+    assert loss[-1] < loss[0] or np.allclose(traj.w[0], traj.w0[0])
+
+
+@GD
+@given(eta=anything, epochs=st.integers(-3, 5), alpha=anything, n_record=st.integers(-2, 4))
+def test_gd_bad_arguments_raise_a_named_error(eta, epochs, alpha, n_record):
+    X, y = _data(0, 20, 3)
+    try:
+        traj = lr.gd(X, y, alpha, eta=eta, epochs=epochs, n_record=n_record, rng=0,
+                     progress=False)
+    except ValueError as err:
+        assert re.match(r"^(eta|epochs|alpha|n_record)\b", str(err)), str(err)
+        return
+    except FloatingPointError as err:  # a stable-looking eta that still diverges: named
+        assert "eta" in str(err), str(err)
+        return
+    assert np.all(np.isfinite(traj.train_loss))
