@@ -111,7 +111,8 @@ def setup(reg, args, device, data, vae):
                           weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     mixing = build_mixing(cfg.reg, alpha=cfg.mix_alpha, prob=cfg.mix_prob, vae=vae,
-                          latent=cfg.varmix_latent, clean_frac=cfg.varmix_clean_frac)
+                          latent=cfg.varmix_latent, clean_frac=cfg.mix_clean_frac,
+                          residual=cfg.varmix_residual, input_frac=cfg.varmix_input_frac)
     net = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     return TrainStep(net, opt, sched, mixing, num_classes=10, ls_eps=cfg.ls_eps,
                      logit_alpha=cfg.logit_alpha, crop_pad=cfg.crop_pad, hflip=cfg.hflip,

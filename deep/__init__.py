@@ -13,9 +13,13 @@ loads sympy only for a sympy ``--logit-penalty``, and never loads cvxpy here.
 Modules: ``config`` (frozen run configs and their CLI, data-set metadata), ``data``
 (on-device data sets and augmentation), ``models``, ``mixing`` (every regularizer as
 ``sample_params`` + ``apply``), ``losses`` (soft targets and the core's loss with the
-``--logit-penalty``), ``vae``, ``calibration`` (ECE), ``train``, ``summary``, ``geometry``
-(representation-space measurements), ``attacks`` (FGSM, PGD).
+``--logit-penalty``), ``vae``, ``varmix_measures`` (VarMixup's off-segment distance and
+realism), ``calibration`` (ECE, MCE, OE, NLL, Brier, temperature scaling, reliability
+diagrams), ``train``, ``summary``, ``geometry`` (representation-space measurements),
+``bridge`` (the core theory's predictions on deep features: logit clustering, Fisher
+alignment, effective noise, linear probes), ``attacks`` (FGSM, PGD, presets, local
+linearity), ``corruptions`` (CIFAR-10-C-style corruptions and the real CIFAR-10-C files).
 """
 
-__all__ = ["attacks", "calibration", "config", "data", "geometry", "losses", "mixing", "models",
-           "summary", "train", "vae"]
+__all__ = ["attacks", "bridge", "calibration", "config", "corruptions", "data", "geometry",
+           "losses", "mixing", "models", "summary", "train", "vae", "varmix_measures"]

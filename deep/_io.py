@@ -157,6 +157,7 @@ def read_config(run_dir: str | os.PathLike, cls: type, *, label: str | None = No
         raise ValueError(f"{name} holds options that {command} does not have "
                          f"({', '.join(unknown[:4])}{', ...' if len(unknown) > 4 else ''}): it is "
                          f"another command's run: expected {expected}")
+    saved = getattr(cls, "upgrade_saved", dict)(saved)  # older files in today's form
     missing = {f.name: f.default for f in dataclasses.fields(cls) if f.name not in saved}
     return {**missing, **saved}
 

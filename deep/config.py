@@ -74,10 +74,14 @@ REG_FIELDS = {
     "ls": ("ls_eps",),
     "mixup": ("mix_alpha", "mix_prob"),
     "cutmix": ("mix_alpha", "mix_prob"),
-    "varmixup": ("mix_alpha", "mix_prob", "varmix_latent", "varmix_clean_frac",
-                 "vae_checkpoint"),
+    "varmixup": ("mix_alpha", "mix_prob", "varmix_latent", "mix_clean_frac", "varmix_residual",
+                 "varmix_input_frac", "vae_checkpoint"),
     "logit_penalty": ("logit_alpha", "logit_penalty"),
 }
+# Fraction of each batch left clean (--mix-clean-frac), per mixing --reg: Mixup and CutMix as
+# their papers (every row mixed); VarMixup keeps half clean (our choice: decoded-only training
+# cost 7 points of test accuracy on digits, docs/deep.md). Equal fractions compare fairly.
+DEFAULT_MIX_CLEAN_FRAC = {"mixup": 0.0, "cutmix": 0.0, "varmixup": 0.5}
 DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64}
 # Training batch in images. 128 on the CPU (the Mixup and VarMixup baselines' batch). On CUDA
 # 512 keeps a GPU busy (ResNet-18, CIFAR variant: the throughput target is >= 25k images/s,
@@ -148,6 +152,8 @@ def setting_fields(cfg: dict) -> tuple[str, ...]:
     ``ls_eps`` or ``logit_alpha`` with ``logit_penalty`` where another ``reg`` adds them."""
     reg = cfg.get("reg", "none")
     names = ["dataset", "model", "reg", *REG_FIELDS.get(reg, ())]
+    if cfg.get("mix_clean_frac") and "mix_clean_frac" not in names:
+        names.append("mix_clean_frac")
     if cfg.get("ls_eps") and "ls_eps" not in names:
         names.append("ls_eps")
     if cfg.get("logit_alpha") and "logit_alpha" not in names:
@@ -359,6 +365,20 @@ class RunConfig(DataConfig):
                                    **self._resolve(device))
 
 
+def _augmentation(cfg: Any) -> dict[str, Any]:
+    """Resolved ``crop_pad`` and ``hflip`` of a config with those fields: the values given,
+    else the data set's (padding of side // 8 pixels where it crops, flips where its labels
+    are mirror-invariant); one rule for the classifier and for a VAE trained on its
+    augmentations."""
+    info = DATASET_INFO[cfg.dataset]
+    side = cfg.digits_size if cfg.dataset == "digits" else (
+        cfg.synthetic_shape[1] if cfg.dataset == "synthetic" else info.side
+    )
+    return dict(crop_pad=cfg.crop_pad if cfg.crop_pad is not None else (
+                    side // 8 if info.crop else 0),
+                hflip=cfg.hflip if cfg.hflip is not None else info.hflip)
+
+
 @dataclass(frozen=True)
 class TrainConfig(RunConfig):
     """Everything that defines a training run (``python -m deep.train``).
@@ -399,8 +419,21 @@ class TrainConfig(RunConfig):
     varmix_latent: str = _f(
         "mean", "varmixup: mix the posterior means or samples z ~ q(z|x)", ("mean", "sample")
     )
-    varmix_clean_frac: float = _f(
-        0.5, "varmixup: fraction of each batch left as clean images (0 = decoded only)"
+    mix_clean_frac: float | None = _f(
+        None, "mixup/cutmix/varmixup: fraction f of each batch left clean (unmixed, own "
+        "targets); the last round(f B) rows of a shuffled batch, 0 <= f < 1 (default: "
+        + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_MIX_CLEAN_FRAC.items()) + ")"
+    )
+    varmix_clean_frac: float | None = _f(
+        None, "varmixup: older name of --mix-clean-frac, accepted with --reg varmixup only"
+    )
+    varmix_residual: bool = _f(
+        False, "varmixup: add the mixed reconstruction residual lam (x - Dec(mu(x))) + (1 - lam) "
+        "(x' - Dec(mu(x'))) to each decoded mixup (lam = 1 gives x exactly)"
+    )
+    varmix_input_frac: float = _f(
+        0.0, "varmixup: fraction of each batch given to input mixup (same lam and partners) "
+        "instead of decoded mixups; with --mix-clean-frac, sum < 1"
     )
     # --- optimisation
     epochs: int = _f(30, "training epochs")
@@ -474,8 +507,27 @@ class TrainConfig(RunConfig):
         from .losses import resolve_logit_penalty  # local: torch and logitreg, on demand
 
         resolve_logit_penalty(self.logit_penalty)  # raises ValueError naming the flag
-        _check_range(self, "varmix_clean_frac", 0.0, 1.0, hi_open=True,
-                     what="a fraction with 0 <= f < 1")
+        for name in ("mix_clean_frac", "varmix_clean_frac", "varmix_input_frac"):
+            _check_range(self, name, 0.0, 1.0, hi_open=True, what="a fraction with 0 <= f < 1")
+        if self.varmix_clean_frac is not None and self.reg != "varmixup":
+            raise ValueError(
+                f"--varmix-clean-frac={self.varmix_clean_frac!r} applies to --reg varmixup only: "
+                f"expected --mix-clean-frac for --reg {self.reg}"
+            )
+        if None not in (self.mix_clean_frac, self.varmix_clean_frac) and (
+                self.mix_clean_frac != self.varmix_clean_frac):
+            raise ValueError(
+                f"--varmix-clean-frac={self.varmix_clean_frac!r} and --mix-clean-frac="
+                f"{self.mix_clean_frac!r} disagree: expected one of them (--varmix-clean-frac is "
+                "the older name of --mix-clean-frac)"
+            )
+        if self.reg == "varmixup":
+            clean = self._mix_clean_frac()
+            if not clean + self.varmix_input_frac < 1.0:
+                raise ValueError(
+                    f"--varmix-input-frac={self.varmix_input_frac!r} with --mix-clean-frac="
+                    f"{clean!r} leaves no row to decode: expected input_frac + clean_frac < 1"
+                )
         if self.reg == "varmixup" and not self.vae_checkpoint:
             raise ValueError(
                 "--reg varmixup needs --vae-checkpoint: expected the vae.pt written by "
@@ -503,11 +555,31 @@ class TrainConfig(RunConfig):
     def _default_run_name(self) -> str:
         return f"{self.dataset}-{self.model}-{self.reg}-seed{self.seed}"
 
+    @staticmethod
+    def upgrade_saved(saved: dict) -> dict:
+        """A ``config.json`` dict written before ``--mix-clean-frac`` existed, in today's form.
+
+        Such runs recorded ``varmix_clean_frac`` (0.5 for every run, used by varmixup only)
+        and mixed every row of mixup and cutmix batches: the clean fraction they trained
+        with was ``varmix_clean_frac`` for varmixup, 0 for mixup and cutmix, and none for the
+        rest. A dict that has ``mix_clean_frac`` is returned unchanged.
+        """
+        if "mix_clean_frac" in saved:
+            return saved
+        reg = saved.get("reg")
+        clean = (saved.get("varmix_clean_frac") if reg == "varmixup"
+                 else 0.0 if reg in DEFAULT_MIX_CLEAN_FRAC else None)
+        return {**saved, "mix_clean_frac": clean, "varmix_clean_frac": None}
+
+    def _mix_clean_frac(self) -> float | None:
+        """The clean fraction this config means: --mix-clean-frac, or its older name, or the
+        regularizer's default; None for a --reg that does not mix."""
+        if self.reg not in DEFAULT_MIX_CLEAN_FRAC:
+            return None
+        given = self.mix_clean_frac if self.mix_clean_frac is not None else self.varmix_clean_frac
+        return given if given is not None else DEFAULT_MIX_CLEAN_FRAC[self.reg]
+
     def _resolve(self, device: str) -> dict[str, Any]:
-        info = DATASET_INFO[self.dataset]
-        side = self.digits_size if self.dataset == "digits" else (
-            self.synthetic_shape[1] if self.dataset == "synthetic" else info.side
-        )
         on_cuda = device.startswith("cuda")
         logit_alpha = self.logit_alpha if self.logit_alpha is not None else (
             DEFAULT_LOGIT_ALPHA if self.reg == "logit_penalty" else 0.0)
@@ -523,13 +595,13 @@ class TrainConfig(RunConfig):
             batch_size=self.batch_size if self.batch_size is not None else (
                 DEFAULT_CUDA_BATCH_SIZE if on_cuda and self.dataset not in SMALL_DATASETS
                 else DEFAULT_BATCH_SIZE),
-            crop_pad=self.crop_pad if self.crop_pad is not None else (
-                side // 8 if info.crop else 0),
-            hflip=self.hflip if self.hflip is not None else info.hflip,
+            **_augmentation(self),
             precision=self.precision if self.precision != "auto" else (
                 "bf16" if on_cuda else "fp32"),
             channels_last=self.channels_last if self.channels_last is not None else on_cuda,
             vae_checkpoint=self.vae_checkpoint if self.reg == "varmixup" else None,
+            # The older name is folded into the one option: the record holds the value once.
+            mix_clean_frac=self._mix_clean_frac(), varmix_clean_frac=None,
         )
 
 
@@ -545,6 +617,18 @@ class VAEConfig(RunConfig):
     epochs: int = _f(30, "training epochs")
     batch_size: int = _f(128, "batch size in images")
     lr: float = _f(1e-3, "Adam learning rate")
+    augment: bool = _f(
+        False, "train on the classifier's augmentations: python -m deep.train's random padded "
+        "crops and flips, per batch, from the run's own augmentation stream"
+    )
+    crop_pad: int | None = _f(
+        None, "with --augment: random-crop padding in pixels, 0 = off (default: as python -m "
+        "deep.train, image side // 8, 0 for synthetic)"
+    )
+    hflip: bool | None = _f(
+        None, "with --augment: random horizontal flips (default: as python -m deep.train, on "
+        "for fashion-mnist, cifar10/100 only)"
+    )
 
     def _validate(self) -> None:
         _check_range(self, "latent_dim", 1, what="a positive latent size")
@@ -553,6 +637,15 @@ class VAEConfig(RunConfig):
         _check_range(self, "epochs", 1, what="at least 1 epoch")
         _check_range(self, "batch_size", 1, what="a positive batch size")
         _check_range(self, "lr", 0.0, lo_open=True, what="a positive learning rate")
+        _check_range(self, "crop_pad", 0, what="a non-negative padding in pixels")
+        for name in ("crop_pad", "hflip"):
+            if not self.augment and getattr(self, name) is not None:
+                raise ValueError(f"{flag(name)}={getattr(self, name)!r} applies with --augment "
+                                 f"only: expected --augment, or no {flag(name)}")
+
+    def _resolve(self, device: str) -> dict[str, Any]:
+        # Without --augment both stay None (not applied), as in the records of older runs.
+        return _augmentation(self) if self.augment else {}
 
     def _default_run_name(self) -> str:
         return f"vae-{self.dataset}-z{self.latent_dim}-seed{self.seed}"

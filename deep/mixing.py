@@ -24,7 +24,18 @@ Methods
 ``VarMixup``
     Mixup of VAE latents, decoded: ``x = Dec(lam z + (1 - lam) z[perm])`` with a frozen VAE
     (Mangla et al. 2021, the method-overview figure: encode two images, interpolate their
-    codes, decode).
+    codes, decode); optionally with the mixed reconstruction residual added back, and with
+    part of the batch given to input Mixup instead.
+
+Clean fraction
+--------------
+Every mixing method (``MixUp``, ``CutMix``, ``VarMixup``) takes ``clean_frac`` = f: of a
+batch of B images, the last ``round(f B)`` rows are left as they are, with their own targets,
+and only the first ``B - round(f B)`` rows are mixed (their partners ``perm[i]`` may be any
+row, clean ones included). The rows are in random order (the loader shuffles every epoch),
+so the clean rows are a random subset. f changes no random draw: the same generators give
+the same ``lam``, ``perm`` and noise whatever f is, so methods can be compared at equal f
+on identical draws.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .config import DEFAULT_MIX_CLEAN_FRAC
 from .vae import ConvVAE
 
 __all__ = ["CutMix", "MixParams", "MixRNG", "MixUp", "Mixing", "VarMixup", "build_mixing",
@@ -79,13 +91,16 @@ class MixParams:
     noise: torch.Tensor | None = None
 
 
-def mix_pairs(t: torch.Tensor, lam: float, perm: torch.Tensor) -> torch.Tensor:
-    """``lam * t + (1 - lam) * t[perm]`` for images (B, C, H, W) or soft targets (B, K).
+def mix_pairs(t: torch.Tensor, lam: float, perm: torch.Tensor, rows: slice = slice(None)
+              ) -> torch.Tensor:
+    """``lam * t + (1 - lam) * t[perm]`` for images (B, C, H, W), latents (B, L) or soft
+    targets (B, K), for the rows ``rows`` only (default: all; the result has their count).
 
     Evaluated as ``t[perm] * (1 - lam) + t * lam``, torchvision's order, so that the two
-    agree bitwise; mixed targets still sum to 1 (to rounding).
+    agree bitwise; mixed targets still sum to 1 (to rounding). At ``lam = 1`` the result is
+    ``t[rows]`` exactly (``0 * a + b = b`` in floating point for finite ``a``).
     """
-    return t[perm].mul_(1.0 - lam).add_(t.mul(lam))
+    return t[perm[rows]].mul_(1.0 - lam).add_(t[rows].mul(lam))
 
 
 def cutmix_box(lam: float, cy: int, cx: int, height: int, width: int
@@ -131,15 +146,32 @@ class Mixing:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
-class _BetaMix(Mixing):
-    """Shared draw: the coin (with probability ``prob``), ``lam ~ Beta(alpha, alpha)``, perm."""
+def _check_fraction(name: str, value: float) -> float:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}={value!r} is not valid: expected a fraction with 0 <= f < 1")
+    return float(value)
 
-    def __init__(self, alpha: float = 1.0, prob: float = 1.0) -> None:
+
+class _BetaMix(Mixing):
+    """Shared draw and shared apply of the mixing methods.
+
+    Draw: the coin (with probability ``prob``), ``lam ~ Beta(alpha, alpha)``, ``perm``.
+    Apply: the first :meth:`n_mixed` rows become mixtures, made by the subclass's
+    :meth:`_mix_images`, with targets ``lam y + (1 - lam) y[perm]``; the other
+    ``round(clean_frac B)`` rows are returned unchanged (module docstring, "Clean fraction").
+    """
+
+    def __init__(self, alpha: float = 1.0, prob: float = 1.0, clean_frac: float = 0.0) -> None:
         if not alpha > 0:
             raise ValueError(f"--mix-alpha={alpha!r} is not valid: expected alpha > 0")
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f"--mix-prob={prob!r} is not valid: expected a probability in [0, 1]")
         self.alpha, self.prob = float(alpha), float(prob)
+        self.clean_frac = _check_fraction("--mix-clean-frac", clean_frac)
+
+    def n_mixed(self, batch: int) -> int:
+        """Rows of a batch of ``batch`` images that are mixed: ``batch - round(f batch)``."""
+        return batch - round(self.clean_frac * batch)
 
     def _skip(self, rng: MixRNG) -> bool:
         return self.prob < 1.0 and rng.host.random() >= self.prob
@@ -149,22 +181,34 @@ class _BetaMix(Mixing):
         perm = torch.randperm(len(x), generator=rng.device, device=x.device)
         return lam, perm
 
-
-class MixUp(_BetaMix):
-    """Input Mixup: ``x = lam x + (1 - lam) x[perm]`` (Zhang et al. 2018)."""
-
-    name = "mixup"
-
     def sample_params(self, x: torch.Tensor, rng: MixRNG) -> MixParams:
         if self._skip(rng):
             return MixParams()
         lam, perm = self._draw(x, rng)
         return MixParams(lam=lam, perm=perm)
 
+    def _mix_images(self, x: torch.Tensor, params: MixParams, n: int) -> torch.Tensor:
+        """The mixed images of rows ``0..n-1``, shape (n, C, H, W)."""
+        raise NotImplementedError
+
     def apply(self, x, y_soft, params):
         if params.perm is None:
             return x, y_soft
-        return mix_pairs(x, params.lam, params.perm), mix_pairs(y_soft, params.lam, params.perm)
+        n = self.n_mixed(len(x))
+        x_mix = self._mix_images(x, params, n).to(x.dtype)  # (n, C, H, W)
+        y_mix = mix_pairs(y_soft, params.lam, params.perm, slice(n))  # (n, K)
+        if n == len(x):
+            return x_mix, y_mix
+        return torch.cat([x_mix, x[n:]]), torch.cat([y_mix, y_soft[n:]])
+
+
+class MixUp(_BetaMix):
+    """Input Mixup: ``x = lam x + (1 - lam) x[perm]`` (Zhang et al. 2018)."""
+
+    name = "mixup"
+
+    def _mix_images(self, x, params, n):
+        return mix_pairs(x, params.lam, params.perm, slice(n))
 
 
 class CutMix(_BetaMix):
@@ -181,17 +225,25 @@ class CutMix(_BetaMix):
         box, lam = cutmix_box(lam, cy, cx, H, W)
         return MixParams(lam=lam, perm=perm, box=box)
 
-    def apply(self, x, y_soft, params):
-        if params.perm is None:
-            return x, y_soft
+    def _mix_images(self, x, params, n):
         y1, y2, x1, x2 = params.box
-        out = x.clone()
-        out[..., y1:y2, x1:x2] = x[params.perm, ..., y1:y2, x1:x2]  # gathers the box only
-        return out, mix_pairs(y_soft, params.lam, params.perm)
+        out = x[:n].clone()
+        out[..., y1:y2, x1:x2] = x[params.perm[:n], ..., y1:y2, x1:x2]  # gathers the box only
+        return out
 
 
 class VarMixup(_BetaMix):
-    """VarMixup: mix VAE latents with ``lam ~ Beta(alpha, alpha)``, decode, mix the labels.
+    r"""VarMixup: mix VAE latents with ``lam ~ Beta(alpha, alpha)``, decode, mix the labels.
+
+    Of a batch of B images, rows are laid out as
+
+    * ``0 .. n_var-1``: decoded latent mixups ``g(lam z_i + (1 - lam) z_perm(i))``, where ``g``
+      is the decoder mean and ``z`` the posterior mean ``mu(x)`` or a sample;
+    * the next ``n_in = round(input_frac B)``: input Mixup ``lam x_i + (1 - lam) x_perm(i)``
+      with the same ``lam`` and partners;
+    * the last ``round(clean_frac B)``: the clean images.
+
+    All mixed rows get the target ``lam y_i + (1 - lam) y_perm(i)``.
 
     Parameters
     ----------
@@ -200,33 +252,57 @@ class VarMixup(_BetaMix):
     alpha, prob : float
         Beta parameter; probability that a batch is mixed.
     latent : {"mean", "sample"}, default "mean"
-        Mix the posterior means ``mu``, or samples ``mu + sigma * eps`` (the paper's figure
-        fits either; it does not say which).
+        Mix the posterior means ``mu``, or samples ``mu + sigma * eps`` (open choice 1).
     clean_frac : float, default 0.0
-        Fraction of each batch kept as the clean (augmented) images with their own targets;
-        the rest is replaced by decoded latent mixups. 0 = decoded only.
+        Fraction of each batch kept as the clean (augmented) images with their own targets
+        (open choice 3). 0 = no clean rows.
+    residual : bool, default False
+        Add back the mixed reconstruction residual (open choice 4): the decoded row becomes
+        ``g(z~) + lam (x_i - g(mu_i)) + (1 - lam) (x_j - g(mu_j))``, evaluated as
+        ``mixup(x) + (g(z~) - mixup(g(mu)))`` so that ``lam = 1`` (``lam = 0``) returns
+        ``x_i`` (``x_j``) exactly with ``latent="mean"``: the decoder's blur is removed and
+        only its change along the latent path is kept. Clamped to [0, 1] for a bounded VAE
+        (images in [0, 1]). The residual uses the posterior mean also when ``latent`` is
+        ``"sample"``.
+    input_frac : float, default 0.0
+        Fraction of each batch given to input Mixup instead of decoded mixups (open
+        choice 3, "decoded VarMixup samples plus input-space mixup"); ``clean_frac +
+        input_frac < 1``.
 
     Notes
     -----
-    The paper leaves these choices open (Mangla et al. 2021 state the method in words and
-    in the method-overview figure). The training CLI's defaults, our choice: mix the
-    *means* (the figure draws each code as a point and the mixup on the segment between
-    them), mix every batch, and keep half of each batch clean
-    (``--varmix-clean-frac 0.5``): trained on decoded images only, a classifier never sees
-    a sharp image, and on digits its test accuracy fell by 7 points (docs/deep.md).
+    Mangla et al. (2021) state the method in words and in their method-overview figure;
+    the open choices numbered here are those their text leaves open. The library defaults
+    are the plain method (means, every row decoded, no residual). The training CLI's
+    defaults, our choice: mix the *means* (the figure draws each code as a point and the
+    mixup on the segment between them), mix every batch, no residual, no input Mixup, and
+    keep half of each batch clean (``--mix-clean-frac 0.5`` for ``--reg varmixup``):
+    trained on decoded images only, a classifier never sees a sharp image, and on digits
+    its test accuracy fell by 7 points (docs/deep.md).
+
+    References
+    ----------
+    Mangla, Singh, Havaldar & Balasubramanian (2021), "On the benefits of defining vicinal
+    distributions in latent space", Pattern Recognition Letters 152, the method-overview
+    figure (encode X1 and X2, interpolate the codes, decode ``p(x | z_m)``).
     """
 
     name = "varmixup"
 
     def __init__(self, vae: ConvVAE, alpha: float = 1.0, prob: float = 1.0,
-                 latent: str = "mean", clean_frac: float = 0.0) -> None:
-        super().__init__(alpha, prob)
+                 latent: str = "mean", clean_frac: float = 0.0, residual: bool = False,
+                 input_frac: float = 0.0) -> None:
+        super().__init__(alpha, prob, clean_frac)
         if latent not in ("mean", "sample"):
             raise ValueError(f"--varmix-latent={latent!r} is not valid: expected mean or sample")
-        if not 0.0 <= clean_frac < 1.0:
-            raise ValueError(f"--varmix-clean-frac={clean_frac!r} is not valid: expected "
-                             "a fraction with 0 <= f < 1")
-        self.vae, self.latent, self.clean_frac = vae, latent, float(clean_frac)
+        input_frac = _check_fraction("--varmix-input-frac", input_frac)
+        if not self.clean_frac + input_frac < 1.0:
+            raise ValueError(
+                f"--varmix-input-frac={input_frac!r} with --mix-clean-frac={self.clean_frac!r} "
+                "leaves no row to decode: expected input_frac + clean_frac < 1"
+            )
+        self.vae, self.latent, self.residual = vae, latent, bool(residual)
+        self.input_frac = input_frac
 
     def sample_params(self, x: torch.Tensor, rng: MixRNG) -> MixParams:
         if self._skip(rng):
@@ -238,34 +314,49 @@ class VarMixup(_BetaMix):
                                 device=x.device)
         return MixParams(lam=lam, perm=perm, noise=noise)
 
-    def apply(self, x, y_soft, params):
-        if params.perm is None:
-            return x, y_soft
-        n = len(x) - round(self.clean_frac * len(x))  # samples replaced by decoded mixups
+    def _mix_images(self, x, params, n):
         lam, perm = params.lam, params.perm
+        n_var = n - min(round(self.input_frac * len(x)), n)  # decoded rows
         with torch.no_grad():
             mu, logvar = self.vae.encode(x)  # (B, L); partners may come from the whole batch
             z = mu if params.noise is None else mu + (0.5 * logvar).exp() * params.noise
-            decoded = self.vae.decode(mix_pairs(z, lam, perm)[:n])  # (n, C, H, W)
-        if n == len(x):
-            return decoded.to(x.dtype), mix_pairs(y_soft, lam, perm)
-        x_out = torch.cat([decoded.to(x.dtype), x[n:]])
-        y_out = torch.cat([mix_pairs(y_soft, lam, perm)[:n], y_soft[n:]])
-        return x_out, y_out
+            z_mix = mix_pairs(z, lam, perm, slice(n_var))  # (n_var, L)
+            if self.residual:
+                # One decoder call for the mixed codes and the reconstructions, so that at
+                # lam = 1 the two decodes of mu_i are the same computation and cancel exactly.
+                dec = self.vae.decode(torch.cat([z_mix, mu])).to(x.dtype)  # (n_var + B, ...)
+                g_rec = dec[n_var:]  # (B, C, H, W): g(mu(x))
+                out = mix_pairs(x, lam, perm, slice(n_var)).add_(
+                    dec[:n_var] - mix_pairs(g_rec, lam, perm, slice(n_var)))
+                if self.vae.bounded:
+                    out = out.clamp_(0.0, 1.0)
+            else:
+                out = self.vae.decode(z_mix).to(x.dtype)  # (n_var, C, H, W)
+        if n_var == n:
+            return out
+        return torch.cat([out, mix_pairs(x, lam, perm, slice(n_var, n))])
 
 
 def build_mixing(reg: str, *, alpha: float = 1.0, prob: float = 1.0, vae: ConvVAE | None = None,
-                 latent: str = "mean", clean_frac: float = 0.0) -> Mixing:
-    """The mixing method of regularizer ``reg`` (identity for none, ls, logit_penalty)."""
+                 latent: str = "mean", clean_frac: float | None = None, residual: bool = False,
+                 input_frac: float = 0.0) -> Mixing:
+    """The mixing method of regularizer ``reg`` (identity for none, ls, logit_penalty).
+
+    ``clean_frac=None`` takes the regularizer's default clean fraction
+    (:data:`deep.config.DEFAULT_MIX_CLEAN_FRAC`: 0 for mixup and cutmix, 0.5 for varmixup);
+    ``latent``, ``residual`` and ``input_frac`` apply to varmixup only.
+    """
     if reg in ("none", "ls", "logit_penalty"):
         return Mixing()
+    if reg in DEFAULT_MIX_CLEAN_FRAC and clean_frac is None:
+        clean_frac = DEFAULT_MIX_CLEAN_FRAC[reg]
     if reg == "mixup":
-        return MixUp(alpha, prob)
+        return MixUp(alpha, prob, clean_frac)
     if reg == "cutmix":
-        return CutMix(alpha, prob)
+        return CutMix(alpha, prob, clean_frac)
     if reg == "varmixup":
         if vae is None:
             raise ValueError("--reg varmixup needs --vae-checkpoint: expected a VAE")
-        return VarMixup(vae, alpha, prob, latent, clean_frac)
+        return VarMixup(vae, alpha, prob, latent, clean_frac, residual, input_frac)
     raise ValueError(f"--reg={reg!r} is not valid: expected none, ls, mixup, cutmix, varmixup "
                      "or logit_penalty")

@@ -18,7 +18,16 @@ Architectures (``build_model``)
     baseline, with the final BN-ReLU before pooling.
 
 ``feature_dim`` inserts a linear bottleneck so the penultimate layer has that size (2 or 3
-to draw decision regions); features after it are signed.
+to draw decision regions).
+
+Feature domain (:attr:`Classifier.feature_domain`)
+---------------------------------------------------
+Every body above ends in a ReLU followed by average pooling, so without a bottleneck the
+features the head reads are non-negative (``"nonnegative"``: post-ReLU, the ResNet case of
+Park, Kim & Lee 2024, Sec. 2). The ``feature_dim`` bottleneck is linear, without a ReLU,
+so its features are signed (``"sphere"``: the LayerNorm-output case of their transformer
+models); ``--feature-dim`` equal to the body's width gives signed features of the same
+size. The geometry of :mod:`deep.geometry` restricts class centers to this domain.
 """
 
 from __future__ import annotations
@@ -42,10 +51,21 @@ class Classifier(nn.Module):
         Input normalisation (training-set statistics).
     feature_dim : int, optional
         Size of a linear bottleneck after ``body``; None keeps ``body_dim``.
+    signed_body : bool, default False
+        Whether ``body``'s output can be negative; the bodies of :func:`build_model` end
+        in ReLU and pooling, so theirs cannot.
+
+    Attributes
+    ----------
+    feature_domain : {"nonnegative", "sphere"}
+        Where ``features(x)`` lives: the non-negative orthant (post-ReLU body, no
+        bottleneck) or all of R^d (signed: a linear bottleneck or a signed body). The
+        ``domain`` of :func:`deep.geometry.min_loss_centers`.
     """
 
     def __init__(self, body: nn.Module, body_dim: int, num_classes: int, mean: torch.Tensor,
-                 std: torch.Tensor, feature_dim: int | None = None) -> None:
+                 std: torch.Tensor, feature_dim: int | None = None, *,
+                 signed_body: bool = False) -> None:
         super().__init__()
         self.register_buffer("mean", mean.detach().clone().float().view(1, -1, 1, 1))
         self.register_buffer("std", std.detach().clone().float().view(1, -1, 1, 1))
@@ -53,6 +73,8 @@ class Classifier(nn.Module):
         self.bottleneck = nn.Identity() if feature_dim is None else nn.Linear(body_dim, feature_dim)
         self.feature_dim = body_dim if feature_dim is None else feature_dim
         self.head = nn.Linear(self.feature_dim, num_classes)
+        signed = signed_body or feature_dim is not None
+        self.feature_domain = "sphere" if signed else "nonnegative"
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate representation, shape (B, feature_dim), for x of shape (B, C, H, W)."""

@@ -31,7 +31,10 @@ from .config import TrainConfig, numeric_fields, os_errors_as_bad_input, setting
 
 __all__ = ["METRICS", "format_table", "main", "summarize"]
 
-METRICS = ("test_acc", "test_ece", "test_nll")
+#: Every run's results.json has these; the rest of METRICS came later (older runs: NaN).
+REQUIRED = ("test_acc", "test_ece", "test_nll")
+METRICS = ("test_acc", "test_ece", "test_mce", "test_oe", "test_nll", "test_brier",
+           "test_confidence")
 # The fields that make a setting: those that change a run's numbers, less the seed.
 _SETTING = tuple(k for k in numeric_fields(TrainConfig) if k != "seed")
 
@@ -73,13 +76,14 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
                     f"RUN_DIR={d} has no {name}: expected the directory of a finished "
                     "python -m deep.train run (an unfinished one continues with --resume)"
                 )
-        expected = f"{', '.join(METRICS)} in the results.json of a python -m deep.train run"
+        expected = f"{', '.join(REQUIRED)} in the results.json of a python -m deep.train run"
         res = read_json(d / "results.json", label=f"RUN_DIR={d}: {d / 'results.json'}",
                         expected=expected)
-        if any(m not in res for m in METRICS):
+        if any(m not in res for m in REQUIRED):
             raise ValueError(f"RUN_DIR={d} is not a python -m deep.train run: expected "
-                             f"{', '.join(METRICS)} in its results.json")
-        if not all(isinstance(res[m], (int, float)) or res[m] is None for m in METRICS):
+                             f"{', '.join(REQUIRED)} in its results.json")
+        if not all(isinstance(res[m], (int, float)) or res[m] is None
+                   for m in METRICS if m in res):
             raise ValueError(f"RUN_DIR={d}: {d / 'results.json'} holds a non-number among "
                              f"{', '.join(METRICS)}: expected {expected}")
         cfg = read_config(d, TrainConfig, label=f"RUN_DIR={d}: ")
@@ -103,7 +107,9 @@ def summarize(run_dirs: list[str | Path]) -> list[dict]:
         row = {"setting": {k: g["setting"][k] for k in shown},
                "n": len(g["seeds"]), "seeds": g["seeds"], "runs": g["runs"]}
         for m in METRICS:
-            row[f"{m}_mean"], row[f"{m}_std"] = mean_std([r[m] for r in g["results"]])
+            # runs written before a metric existed lack it: NaN, not a KeyError
+            values = [r.get(m, math.nan) for r in g["results"]]
+            row[f"{m}_mean"], row[f"{m}_std"] = mean_std(values)
         out.append(row)
     return out
 

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from logitreg.io import provenance, save_json
 
@@ -228,8 +227,9 @@ class TrainStep:
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precision: str = "fp32",
              channels_last: bool = False, batch_size: int = 1024, pad: bool = True,
              cudagraphs: bool = False) -> dict[str, float]:
-    """Accuracy, ECE and overconfidence error (15 bins), NLL and mean max-softmax confidence
-    of ``model`` on images (N, C, H, W) with labels (N,), in batches of ``batch_size``.
+    """Accuracy, ECE, MCE and overconfidence error (15 bins), NLL, Brier score and mean
+    max-softmax confidence (:func:`deep.calibration.calibration_metrics`) of ``model`` on
+    images (N, C, H, W) with labels (N,), in batches of ``batch_size``.
 
     With ``pad`` every batch has ``batch_size`` images: the last one is filled up with zero
     images, whose logits are dropped before any metric is computed. A compiled model then
@@ -239,7 +239,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     on the CPU). ``cudagraphs``: the model is compiled with CUDA graphs (each batch starts a
     replay, and its logits are copied out of the graph's reused output buffer).
 
-    The logits stay on the device; the five numbers are fetched with one synchronisation.
+    The logits stay on the device; the seven numbers are fetched with one synchronisation.
     Mean confidence below accuracy means under-confidence (which ECE counts and OE does not).
     """
     was_training = model.training
@@ -259,9 +259,9 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     model.train(was_training)
     z = torch.cat(logits)  # (N, K)
     cal = calibration_metrics(z, y, n_bins=15)
-    stats = torch.stack([(z.argmax(1) == y).float().mean(), cal["ece"], cal["oe"],
-                         F.cross_entropy(z, y), cal["confidence"]]).tolist()
-    return dict(zip(("acc", "ece", "oe", "nll", "confidence"), stats, strict=True))
+    names = ("acc", "ece", "mce", "oe", "nll", "brier", "confidence")
+    stats = torch.stack([(z.argmax(1) == y).float().mean()] + [cal[k] for k in names[1:]])
+    return dict(zip(names, stats.tolist(), strict=True))
 
 
 def explosion_limit(num_classes: int) -> tuple[float, str]:
@@ -456,7 +456,8 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
     opt, sched = _optimizer(cfg, model, cfg.epochs * steps_per_epoch)
     rngs = _Generators.from_seeds(seeds, device)
     mixing = build_mixing(cfg.reg, alpha=cfg.mix_alpha, prob=cfg.mix_prob, vae=vae,
-                          latent=cfg.varmix_latent, clean_frac=cfg.varmix_clean_frac)
+                          latent=cfg.varmix_latent, clean_frac=cfg.mix_clean_frac,
+                          residual=cfg.varmix_residual, input_frac=cfg.varmix_input_frac)
 
     start = 0
     if ckpt is not None:

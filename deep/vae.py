@@ -12,6 +12,13 @@ r"""A convolutional VAE per data set, trained once and frozen for VarMixup.
 * ``checkpoint.pt``, rewritten atomically after every epoch: ``--resume`` continues an
   interrupted run (or one stopped by ``--stop-after``) from it.
 
+``--augment`` trains on the classifier's augmentations (:func:`deep.data.augment`, the
+padded random crops and flips of ``python -m deep.train``, with ``--crop-pad`` and
+``--hflip`` resolved as there), drawn per batch from the run's own ``augment`` stream.
+Mangla et al. (2021) do not say whether augmentation comes before encoding; with it, the
+VAE is fitted to the images VarMixup will encode (off by default: the VAE sees the
+training images as they are).
+
 Model: Gaussian encoder ``q(z|x) = N(mu(x), diag exp(logvar(x)))``; decoder mean ``g(z)``;
 loss per image ``-log p(x|z) + beta KL(q(z|x) | N(0, I))`` (the negative ELBO when
 beta = 1) with a Bernoulli likelihood (sigmoid output, binary cross-entropy) for [0, 1]
@@ -52,9 +59,10 @@ from ._io import (
     restore_states,
 )
 from .config import DataConfig, VAEConfig, derive_seeds, run_cli
-from .data import ImageData, epoch_batches, load_dataset
+from .data import ImageData, augment, epoch_batches, load_dataset
 
-__all__ = ["ConvVAE", "load_vae", "train_vae", "vae_loss", "save_mixup_grid", "main"]
+__all__ = ["ConvVAE", "elbo_terms", "load_vae", "train_vae", "vae_loss", "save_mixup_grid",
+           "main"]
 
 CHECKPOINT_FORMAT = VAE_CHECKPOINT  # vae.pt, read by VarMixup
 TRAINING_FORMAT = VAE_TRAIN_CHECKPOINT  # checkpoint.pt, read by --resume
@@ -124,21 +132,43 @@ class ConvVAE(nn.Module):
                 "width": self.width, "bounded": self.bounded}
 
 
-def vae_loss(vae: ConvVAE, x: torch.Tensor, eps: torch.Tensor, beta: float
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-batch means of (loss, reconstruction NLL, KL), reparameterised by ``eps``.
+def elbo_terms(vae: ConvVAE, x: torch.Tensor, eps: torch.Tensor, reduction: str = "mean"
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two terms of the negative ELBO, ``-log p(x|z)`` and ``KL(q(z|x) | N(0, I))``, in nats.
 
-    The reconstruction term is the Bernoulli NLL (binary cross-entropy summed over pixels)
-    for [0, 1] images and the squared error summed over pixels (Gaussian, variance 1/2)
-    for ``synthetic``. ``eps`` ~ N(0, I) of shape (B, latent_dim) is drawn by the caller.
+    ``z = mu(x) + sigma(x) eps`` (the reparameterisation; ``eps`` of shape (B, latent_dim) is
+    drawn by the caller, and ``eps = 0`` decodes the posterior mean). The reconstruction
+    term is the Bernoulli NLL (binary cross-entropy summed over pixels) for a bounded VAE
+    ([0, 1] images) and the squared error summed over pixels (Gaussian, variance 1/2) for
+    ``synthetic``; the KL is in closed form (Kingma & Welling 2014, Appendix B).
+
+    Parameters
+    ----------
+    vae : ConvVAE
+    x : Tensor of shape (B, C, H, W)
+    eps : Tensor of shape (B, latent_dim)
+    reduction : {"mean", "none"}
+        Batch means, shape (), or one value per image, shape (B,).
     """
     mu, logvar = vae.encode(x)
     out = vae.decode_raw(mu + (0.5 * logvar).exp() * eps)
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction={reduction!r} is not valid: expected mean or none")
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)  # (B,)
+    if vae.bounded and reduction == "mean":  # the fused sum, as training has always used
+        return F.binary_cross_entropy_with_logits(out, x, reduction="sum") / len(x), kl.mean()
     if vae.bounded:
-        rec = F.binary_cross_entropy_with_logits(out, x, reduction="sum") / len(x)
+        rec = F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
     else:
-        rec = (out - x).pow(2).flatten(1).sum(1).mean()
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
+        rec = (out - x).pow(2).flatten(1).sum(1)
+    return (rec, kl) if reduction == "none" else (rec.mean(), kl.mean())
+
+
+def vae_loss(vae: ConvVAE, x: torch.Tensor, eps: torch.Tensor, beta: float
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-batch means of (loss, reconstruction NLL, KL), reparameterised by ``eps``:
+    ``loss = NLL + beta KL`` from :func:`elbo_terms` (the negative ELBO when beta = 1)."""
+    rec, kl = elbo_terms(vae, x, eps)
     return rec + beta * kl, rec, kl
 
 
@@ -226,13 +256,15 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
     if len(data.x_train) < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {len(data.x_train)} "
                          f"training images of {cfg.dataset}: expected a smaller batch size")
-    seeds = derive_seeds(cfg.seed, ("init", "data", "noise"))
+    # "augment" comes last: the first three seeds are those of runs written before it existed.
+    seeds = derive_seeds(cfg.seed, ("init", "data", "noise", "augment"))
     torch.manual_seed(seeds["init"])
     vae = ConvVAE(data.image_shape, cfg.latent_dim, cfg.width,
                   bounded=cfg.dataset != "synthetic").to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     g_data = torch.Generator(device).manual_seed(seeds["data"])
     g_noise = torch.Generator(device).manual_seed(seeds["noise"])
+    g_aug = torch.Generator(device).manual_seed(seeds["augment"])  # used with --augment only
     steps = len(data.x_train) // cfg.batch_size
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     start, record = 0, {}
@@ -242,6 +274,8 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             opt.load_state_dict(ckpt["optimizer"])
             g_data.set_state(ckpt["rng"]["data"])
             g_noise.set_state(ckpt["rng"]["noise"])
+            if cfg.augment:
+                g_aug.set_state(ckpt["rng"]["augment"])
             return ckpt["epoch"]
 
         start = restore_states(load, run / "checkpoint.pt", cfg.epochs, cfg.command)
@@ -264,6 +298,8 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             sums = torch.zeros(3, device=device)  # loss, reconstruction NLL, KL summed over batches
             for idx in epoch_batches(len(data.x_train), cfg.batch_size, g_data):
                 x = data.x_train[idx]
+                if cfg.augment:  # the classifier's crops and flips (deep.train's TrainStep)
+                    x = augment(x, cfg.crop_pad, cfg.hflip, g_aug)
                 eps = torch.randn(len(idx), cfg.latent_dim, generator=g_noise, device=device)
                 loss, rec, kl = vae_loss(vae, x, eps, cfg.beta)
                 opt.zero_grad(set_to_none=True)
@@ -282,7 +318,8 @@ def train_vae(cfg: VAEConfig, data: ImageData | None = None) -> dict:
             atomic_torch_save(run / "checkpoint.pt", {
                 "format": TRAINING_FORMAT, "epoch": epoch + 1,
                 "state_dict": vae.state_dict(), "optimizer": opt.state_dict(),
-                "rng": {"data": g_data.get_state(), "noise": g_noise.get_state()},
+                "rng": {"data": g_data.get_state(), "noise": g_noise.get_state(),
+                        **({"augment": g_aug.get_state()} if cfg.augment else {})},
             })
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.2f}", kl=f"{kl:.2f}")
 

@@ -36,6 +36,25 @@ def test_models_expose_features_and_linear_head(name, width, feature_dim, expect
     assert not torch.allclose(m(x), plain(x), rtol=1e-2, atol=1e-3)  # it matters
 
 
+@pytest.mark.parametrize("name", ["cnn", "resnet18", "preact_resnet18"])
+def test_feature_domain_is_where_the_features_live(name):
+    """Post-ReLU bodies give non-negative features; the linear bottleneck gives signed ones
+    (the two domains of deep.geometry.min_loss_centers)."""
+    torch.manual_seed(0)
+    x = torch.rand(8, 3, 16, 16)
+    plain = build_model(name, 3, 5, torch.full((3,), 0.5), torch.full((3,), 0.25), 4).eval()
+    assert plain.feature_domain == "nonnegative"
+    with torch.no_grad():
+        z = plain.features(x)
+    assert (z >= 0).all() and (z > 0).any()
+    signed = build_model(name, 3, 5, torch.full((3,), 0.5), torch.full((3,), 0.25), 4,
+                         feature_dim=16).eval()
+    assert signed.feature_domain == "sphere"
+    with torch.no_grad():
+        z = signed.features(x)
+    assert (z < 0).any() and (z > 0).any()
+
+
 def test_cnn_has_the_documented_layers():
     """docs/deep.md: 4 conv3x3-BN-ReLU layers of widths w, w, 2w, 4w, two max-pools, global
     average pool."""

@@ -43,7 +43,8 @@ def test_groups_by_setting_and_reduces_over_seeds(runs, capsys):
     assert ls["test_acc_mean"] == ls_acc
     printed = capsys.readouterr().out
     # Columns: the differing fields in TrainConfig's field order, then n and the metrics.
-    assert "| reg | ls_eps | n | test_acc | test_ece | test_nll |" in printed
+    assert ("| reg | ls_eps | n | test_acc | test_ece | test_mce | test_oe | test_nll | "
+            "test_brier | test_confidence |") in printed
     assert f"| none | 0.0 | 3 | {np.mean(acc):.4f} ± {np.std(acc, ddof=1):.4f}" in printed
     assert f"| ls | 0.1 | 1 | {ls_acc:.4f} (n=1) |" in printed
     saved = json.loads((runs / "summary.json").read_text())
@@ -91,7 +92,8 @@ def test_a_single_setting_shows_only_what_identifies_it(runs, capsys):
                                   "ls_eps": 0.1}
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == ("| dataset | model | reg | ls_eps | n | test_acc | "
-                                       "test_ece | test_nll |")
+                                       "test_ece | test_mce | test_oe | test_nll | test_brier | "
+                                       "test_confidence |")
     rows = summary.summarize([runs / f"digits-cnn-none-seed{s}" for s in (0, 1, 2)])
     assert rows[0]["setting"] == {"dataset": "digits", "model": "cnn", "reg": "none"}
     assert rows[0]["n"] == 3

@@ -120,3 +120,90 @@ def test_vae_divergence_is_an_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "try a smaller --lr (it was 1000)" in err and err.count("\n") == 1
     assert not (tmp_path / "d" / "vae.pt").exists()
+
+
+# ----------------------------------------------------------------------------- --augment
+
+def _record_batches(monkeypatch):
+    """Every batch the VAE trains on, in order (vae_loss sees each one once)."""
+    seen = []
+
+    def spy(vae, x, eps, beta):
+        seen.append(x.detach().clone())
+        return vae_loss(vae, x, eps, beta)
+
+    monkeypatch.setattr(vae_mod, "vae_loss", spy)
+    return seen
+
+
+def test_vae_augment_trains_on_the_classifiers_augmentations(tmp_path, monkeypatch):
+    """With --augment each batch is deep.data.augment (the classifier's crop and flip) of the
+    batch the plain run trains on, drawn from the run's own augment stream; the shuffling and
+    the noise are untouched."""
+    from deep.config import derive_seeds
+    from deep.data import augment
+
+    plain = _record_batches(monkeypatch)
+    _vae_cli(tmp_path, "--run-name", "plain", "--epochs", "1")
+    aug = _record_batches(monkeypatch)
+    _vae_cli(tmp_path, "--run-name", "aug", "--epochs", "1", "--augment", "--hflip")
+    assert len(plain) == len(aug) > 1
+    seeds = derive_seeds(0, ("init", "data", "noise", "augment"))
+    g = torch.Generator().manual_seed(seeds["augment"])
+    for p, a in zip(plain, aug, strict=True):
+        assert torch.equal(a, augment(p, 1, True, g))  # 8x8 digits: side // 8 = 1 pixel
+        assert not torch.equal(a, p)
+    cfg = json.loads((tmp_path / "aug" / "config.json").read_text())["config"]
+    assert (cfg["augment"], cfg["crop_pad"], cfg["hflip"]) == (True, 1, True)
+    cfg = json.loads((tmp_path / "plain" / "config.json").read_text())["config"]
+    assert (cfg["augment"], cfg["crop_pad"], cfg["hflip"]) == (False, None, None)
+
+
+def test_vae_augment_resume_is_bitwise_exact(tmp_path):
+    """The augment stream is checkpointed: 2 epochs == 1 epoch + --resume + 1 epoch."""
+    _vae_cli(tmp_path, "--run-name", "straight", "--augment")
+    _vae_cli(tmp_path, "--run-name", "resumed", "--augment", "--stop-after", "1")
+    _vae_cli(tmp_path, "--run-name", "resumed", "--augment", "--resume")
+    a, b = (load_torch(tmp_path / n / "checkpoint.pt") for n in ("straight", "resumed"))
+    assert torch.equal(a["rng"]["augment"], b["rng"]["augment"])
+    for k in a["state_dict"]:
+        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
+
+
+def test_vae_augment_config():
+    from deep.config import VAEConfig, derive_seeds
+
+    assert VAEConfig().resolved(False).crop_pad is None  # off: nothing applied or recorded
+    on = VAEConfig(augment=True).resolved(False)  # digits at 16x16: as python -m deep.train
+    assert (on.crop_pad, on.hflip) == (2, False)
+    on = VAEConfig(dataset="cifar10", augment=True, crop_pad=0).resolved(False)
+    assert (on.crop_pad, on.hflip) == (0, True)
+    with pytest.raises(ValueError, match=r"--crop-pad=2 applies with --augment only: expected "
+                                         r"--augment, or no --crop-pad"):
+        VAEConfig(crop_pad=2)
+    with pytest.raises(ValueError, match=r"--hflip=False applies with --augment only"):
+        VAEConfig(hflip=False)
+    with pytest.raises(ValueError, match=r"--crop-pad=-1 is outside"):
+        VAEConfig(augment=True, crop_pad=-1)
+    # The streams of runs written before --augment existed keep their seeds.
+    old = derive_seeds(7, ("init", "data", "noise"))
+    assert {k: v for k, v in derive_seeds(7, (*old, "augment")).items() if k in old} == old
+
+
+# ----------------------------------------------------------------------------- C8/C9 on a VAE
+
+def test_varmixup_measures_on_a_trained_vae(vae_checkpoint, digits_data):
+    """On a trained VAE: the codes of input mixups lie measurably off the latent segment
+    (C8); the ELBO ranks real images above their input mixups; VarMixup samples are
+    reconstructed better than input mixups of the same pairs, with or without the Bernoulli
+    entropy floor (C9, under the VAE that made them, which favours its own decodes)."""
+    from deep.varmix_measures import pair_measures
+
+    vae, _ = load_vae(vae_checkpoint)
+    x = digits_data.x_test[:128]
+    for lam in (0.5, 0.3):
+        m = {k: v.mean().item() for k, v in pair_measures(vae, x[:64], x[64:], lam).items()}
+        assert m["mixup_off_segment"] < 1e-6 < 0.02 < m["mixup_latent_off_segment"]
+        assert m["real_nelbo"] < m["mixup_nelbo"]
+        assert m["varmixup_mse"] < m["mixup_mse"]
+        assert m["varmixup_nelbo_excess"] < m["mixup_nelbo_excess"] < m["mixup_nelbo"]
