@@ -14,6 +14,8 @@ user should change.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -67,24 +69,52 @@ def _say(prog: str, message) -> None:
     print(f"{prog}: error: {line}", file=sys.stderr)
 
 
+# Flags that steer where and how a sweep runs but never change its numbers: they stay out
+# of the saved config and of the cache keys, so e.g. switching --backend reuses the points.
+_STEERING = ("out", "restart", "jobs", "backend", "scheduler")
+
+
 def parse_run_args(parser, argv, quick_defaults: dict):
     """Add the flags every simulation shares, parse, and return ``(args, config)``.
 
     Shared flags: ``--out`` (default: one folder per configuration, see
-    :func:`script_main`), ``--restart`` (discard cached points), ``--jobs`` (joblib workers)
-    and ``--quick`` (``quick_defaults`` replace the defaults; flags given explicitly still
-    win). ``config`` is every option except ``out``, ``restart`` and ``jobs``, which do not
-    change the numbers.
+    :func:`script_main`), ``--restart`` (discard cached points), ``--jobs`` (joblib workers),
+    ``--backend`` (``loky``: this machine; ``dask``: a Dask cluster, needs the ``dask``
+    extra), ``--scheduler`` (the Dask scheduler's address; default: the environment variable
+    ``LOGITREG_DASK_SCHEDULER``) and ``--quick`` (``quick_defaults`` replace the defaults;
+    flags given explicitly still win). ``config`` is every option except ``out``,
+    ``restart``, ``jobs``, ``backend`` and ``scheduler``, which do not change the numbers.
+    A bad combination of ``--backend`` and ``--scheduler``, or ``--backend dask`` without
+    Dask installed, is a usage error (exit status 2) that names the flag.
     """
+    from .sweep import BACKENDS, SCHEDULER_ENV
+
     parser.add_argument("--out", default=None,
-                        help="output folder (default: one per configuration)")
+                        help="output folder (default: one per configuration); with --backend "
+                             "dask it must be on a filesystem every worker shares")
     parser.add_argument("--restart", action="store_true", help="discard cached points")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="parallel workers on this machine (joblib; --backend loky)")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
+                        help="where the points run: loky, this machine (default); dask, the "
+                             "workers of a Dask cluster (--scheduler; docs/scaling.md)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help=f"the Dask scheduler's address, for --backend dask (default: "
+                             f"${SCHEDULER_ENV})")
     parser.add_argument("--quick", action="store_true", help="small, fast version (smoke test)")
     if parser.parse_args(argv).quick:
         parser.set_defaults(**quick_defaults)
     args = parser.parse_args(argv)
-    config = {k: v for k, v in vars(args).items() if k not in ("restart", "jobs", "out")}
+    if args.backend == "dask":
+        if importlib.util.find_spec("distributed") is None:
+            parser.error("--backend dask needs Dask's distributed scheduler, which is not "
+                         "installed: pip install 'logitreg[dask]' (or 'dask[distributed]')")
+        if not (args.scheduler or os.environ.get(SCHEDULER_ENV)):
+            parser.error(f"--backend dask needs --scheduler tcp://HOST:PORT (or {SCHEDULER_ENV}"
+                         "); docs/scaling.md starts a cluster")
+    elif args.scheduler is not None:
+        parser.error(f"--scheduler {args.scheduler} is used only with --backend dask")
+    config = {k: v for k, v in vars(args).items() if k not in _STEERING}
     return args, config
 
 
@@ -94,14 +124,21 @@ def script_main(name: str, argv, parse, run) -> int:
     ``parse(argv) -> (parser, args, config)``; ``run(args, config, out)`` does the work. The
     default ``--out`` is :func:`logitreg.io.default_out_dir` of ``name`` (``-quick`` appended
     in quick mode) against the preset configuration, and errors map to exit statuses
-    through :func:`run_command`, with the command itself as the resume hint.
+    through :func:`run_command`, with the command itself as the resume hint. ``run`` runs
+    inside :func:`logitreg.sweep.sweep_backend` of ``--backend`` and ``--scheduler``, so
+    every sweep of the script goes to the chosen backend (one Dask connection for all).
     """
     from .io import default_out_dir
+    from .sweep import sweep_backend
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser, args, config = parse(argv)
     folder = name + ("-quick" if args.quick else "")
     preset = parse(["--quick"] if args.quick else [])[2]
     out = Path(args.out or default_out_dir(folder, config, preset))
-    return run_command(parser.prog, lambda: run(args, config, out),
-                       resume=f"python simulations/{name}.py {shlex.join(argv)}")
+
+    def job():
+        with sweep_backend(getattr(args, "backend", "loky"), getattr(args, "scheduler", None)):
+            return run(args, config, out)
+
+    return run_command(parser.prog, job, resume=f"python simulations/{name}.py {shlex.join(argv)}")

@@ -1,10 +1,13 @@
 """logitreg.cli: the shared flags of the simulations and the error -> exit status mapping."""
 
 import argparse
+import importlib.util
+import re
 
 import pytest
 
 from logitreg.cli import parse_run_args, run_command
+from logitreg.sweep import SCHEDULER_ENV
 
 
 def _parser():
@@ -37,3 +40,52 @@ def test_run_command_maps_each_error_to_one_line_and_a_status(exc, status, capsy
         assert "resume with: python x.py" in lines[0]
     if isinstance(exc, FloatingPointError):
         assert "--eta" in lines[0]
+
+
+def _without_dask(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+
+
+def test_backend_and_scheduler_steer_but_stay_out_of_the_config(monkeypatch):
+    """Switching --backend must reuse the cached points: neither flag enters the config
+    (the cache keys and the default --out folder derive from it)."""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())  # Dask "there"
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    a, config = parse_run_args(_parser(), ["--backend", "dask", "--scheduler", "tcp://h:8786"],
+                               {})
+    assert (a.backend, a.scheduler) == ("dask", "tcp://h:8786")
+    assert config == parse_run_args(_parser(), [], {})[1] == {"n": 2000, "seeds": 20,
+                                                              "quick": False}
+    a, _ = parse_run_args(_parser(), [], {})
+    assert (a.backend, a.scheduler) == ("loky", None)  # the local backend stays the default
+    # The scheduler may come from the environment instead.
+    monkeypatch.setenv(SCHEDULER_ENV, "tcp://h:8786")
+    a, _ = parse_run_args(_parser(), ["--backend", "dask"], {})
+    assert a.backend == "dask" and a.scheduler is None  # resolved by the sweep
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--backend", "dask"], r"--backend dask needs --scheduler tcp://HOST:PORT \(or "
+                            + SCHEDULER_ENV),
+    (["--scheduler", "tcp://h:1"], r"--scheduler tcp://h:1 is used only with --backend dask"),
+    (["--backend", "ray"], r"argument --backend: invalid choice: 'ray'"),
+])
+def test_a_bad_backend_combination_is_a_usage_error_naming_the_flag(argv, message, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        parse_run_args(_parser(), argv, {})
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_backend_dask_without_dask_names_the_extra(capsys, monkeypatch):
+    _without_dask(monkeypatch)
+    with pytest.raises(SystemExit) as exc:
+        parse_run_args(_parser(), ["--backend", "dask", "--scheduler", "tcp://h:1"], {})
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--backend dask" in err and "pip install 'logitreg[dask]'" in err

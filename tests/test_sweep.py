@@ -1,5 +1,6 @@
 """Resumable sweeps, and the converged-geometry simulation built on them."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from logitreg.experiments import converged_geometry
-from logitreg.sweep import grid, run_sweep, summarize
+from logitreg.sweep import SCHEDULER_ENV, grid, run_sweep, summarize, sweep_backend
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,3 +134,55 @@ def test_converged_geometry_script_quick_writes_summary_with_seeds(tmp_path):
                                                  rel=1e-12)
     assert row["test_acc_std"] == pytest.approx(abs(recs[0]["test_acc"] - recs[1]["test_acc"])
                                                 / np.sqrt(2), rel=1e-9)  # ddof-1 std of two
+
+
+def test_backend_and_scheduler_are_checked_by_name(tmp_path, monkeypatch):
+    def sweep(**kw):
+        return run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], tmp_path, config={},
+                         progress=False, **kw)
+
+    with pytest.raises(ValueError, match=r"backend must be one of \('loky', 'dask'\); "
+                                         r"got backend='ray'"):
+        sweep(backend="ray")
+    with pytest.raises(ValueError, match=r"scheduler='tcp://h:1' is used only by "
+                                         r"backend='dask'"):
+        sweep(backend="loky", scheduler="tcp://h:1")
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    if importlib.util.find_spec("distributed") is not None:
+        with pytest.raises(ValueError, match=rf"needs the scheduler's address.*--scheduler.*"
+                                             rf"{SCHEDULER_ENV}"):
+            sweep(backend="dask")
+    # Without Dask installed: an ImportError naming the flag and the extra to install.
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    with pytest.raises(ImportError, match=r"--backend dask.*pip install 'logitreg\[dask\]'"):
+        sweep(backend="dask", scheduler="tcp://h:1")
+    assert not list(tmp_path.glob("points/*.json"))  # nothing ran
+
+
+def test_sweep_backend_sets_the_default_backend_for_its_block_only(tmp_path):
+    calls = []
+
+    def fn(a, seed):
+        calls.append(a)
+        return {"v": a}
+
+    with sweep_backend("loky"):
+        assert run_sweep(fn, grid(a=[1]), [0], tmp_path, config={}, progress=False) == [
+            {"a": 1, "seed": 0, "v": 1}]
+    with pytest.raises(ValueError, match="backend must be one of"):
+        with sweep_backend("ray"):
+            pass
+    # A block's error leaves the defaults as they were: loky, in this process.
+    assert run_sweep(fn, grid(a=[2]), [0], tmp_path, config={}, progress=False)[0]["v"] == 2
+    assert calls == [1, 2]
+
+
+def test_import_loads_no_dask():
+    """Dask is optional and heavy (~0.5 s): only a Dask sweep imports it."""
+    code = ("import sys, logitreg, logitreg.sweep, logitreg.cli; "
+            "print([m for m in ('dask', 'distributed') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]"
