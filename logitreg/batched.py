@@ -215,6 +215,26 @@ class BatchedProblem:
         reps = (len(self.alphas) // n_init,) + (1,) * (W0.ndim - 1)
         return np.tile(W0, reps)
 
+    def start(self, w0, n_init):
+        """A given start ``w0`` (see :func:`logitreg.dynamics.gd`) as (R, ...) float64, tiled
+        over alphas; ``ValueError`` naming ``w0`` for a wrong shape or a non-finite entry."""
+        W0 = np.asarray(w0, dtype=float)
+        one = (self.d,) if self.binary else (self.K, self.d)
+        shapes = [one, (n_init, *one)]
+        if not self.binary:
+            shapes += [(self.K, self.d + 1), (n_init, self.K, self.d + 1)]
+        if W0.shape not in shapes:
+            raise ValueError(f"w0 must have shape {' or '.join(map(str, shapes))}; got "
+                             f"w0.shape={W0.shape}")
+        if not np.all(np.isfinite(W0)):
+            raise ValueError("w0 must be finite; got w0 with NaN or inf entries")
+        if W0.ndim == len(one):
+            W0 = np.broadcast_to(W0, (n_init, *W0.shape))
+        if not self.binary and W0.shape[-1] == self.d:
+            W0 = np.concatenate([W0, np.zeros((n_init, self.K, 1))], axis=-1)
+        reps = (len(self.alphas) // n_init,) + (1,) * (W0.ndim - 1)
+        return np.tile(W0, reps)
+
     # -- hot path
     def logits(self, W):
         if self.binary:

@@ -135,6 +135,7 @@ def gd(
     n_record=200,
     rng=None,
     n_init=1,
+    w0=None,
     X_test=None,
     y_test=None,
     population=None,
@@ -181,6 +182,10 @@ def gd(
         when rounding to integers makes them coincide).
     rng : numpy.random.Generator, int or None
         Draws ``w_0``; nothing else is random.
+    w0 : array_like, optional
+        The start, in place of the draw ``N(0, I/d)``: shape (d,) or (n_init, d) binary;
+        (K, d) or (n_init, K, d) multiclass (bias 0), or with the bias as a last column,
+        (K, d + 1) or (n_init, K, d + 1). Every ``alpha`` starts from it.
     n_init : int, default 1
         Initialisations per ``alpha``; every ``alpha`` starts from the same ``n_init``
         draws, so there are ``R = n_alpha * n_init`` runs.
@@ -307,7 +312,7 @@ def gd(
             StabilityWarning,
             stacklevel=2,
         )
-    W0 = prob.init(rng, n_init)  # (R, ...) float64
+    W0 = prob.init(rng, n_init) if w0 is None else prob.start(w0, n_init)  # (R, ...) float64
     rec_epochs = record_epochs(epochs, n_record)
     config = {
         "data": _sha(X, y), "test": None if test is None else _sha(*test), "w0": _sha(W0),

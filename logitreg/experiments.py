@@ -21,18 +21,17 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import linalg
 
 from ._validation import check_choice, check_positive
 from .data import signal_plus_noise
 from .dynamics import gd
 from .metrics import cosine, cosine_to_e1
-from .solvers import fit
+from .solvers import _row_space, fit
 from .theory import fisher_direction, population_accuracy
 
 __all__ = ["INITS", "converged_geometry", "gd_endpoint", "gd_from", "helps_hurts_boundary",
            "helps_hurts_table", "paper_verdict",
-           "initial_weights", "start_rng"]
+           "initial_weights", "start_rng", "weight_decay_geometry", "error_onset"]
 
 INITS = ("zero", "uniform", "normal")
 
@@ -91,9 +90,59 @@ def _geometry(w, mu_f, sigma_f, sigma_n) -> dict:
             "cos_e1": float(cosine_to_e1(w)), "norm": float(np.linalg.norm(w))}
 
 
+def _limits(X, y, alpha, W0, *, reg="quadratic", row=None):
+    """The GD limits on ``(X, y)`` from ``w = 0`` and from each start, with one solve.
+
+    Equal to ``fit(X, y, alpha, reg=reg)`` and ``fit(X, y, alpha, reg=reg, w0=W0[j])`` for
+    every ``j`` (Prop. 5.1: the minimum-norm minimiser plus the start's component in the
+    null space of ``X``, which GD never changes). Where the minimiser is not unique (``d >
+    N``, ``alpha > 0``) the solve runs on the orthonormal row-space basis that ``fit`` itself
+    uses (``Q``, ``Xs`` with ``X = Xs Q^T``, from ``solvers._row_space``), so the minimiser
+    is ``fit``'s bit for bit and the same ``Q`` projects every start: one ``O(N^2 d)``
+    factorisation serves every ``alpha`` and every start on the same data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+    y : ndarray of shape (N,)
+    alpha : float
+    W0 : ndarray of shape (k, d)
+        The starts (``k = 0`` allowed).
+    reg : penalty, default "quadratic"
+    row : dict, optional
+        A cache shared between calls on the same ``X`` (filled here with ``"Q"``, ``"Xs"``).
+
+    Returns
+    -------
+    w : ndarray of shape (d,)
+        The limit from 0 (``alpha = 0`` on separable data: the max-margin direction).
+    parts : ndarray of shape (k, d)
+        What each start adds to ``w`` (zero where the minimiser is unique or ``w`` is the
+        max-margin direction, which GD reaches from any start).
+    res : FitResult
+        The solve (``separable``, ``converged``; its ``w`` is in the row-space basis when
+        ``d > N`` and ``alpha > 0``).
+    """
+    N, d = X.shape
+    row = {} if row is None else row
+    if d > N and alpha > 0:
+        if "Q" not in row:
+            row["Q"], row["Xs"] = _row_space(X)  # Q (d, r), Xs (N, r), r = rank <= N
+        Q = row["Q"]
+        res = fit(row["Xs"], y, alpha, reg=reg)  # r <= N: the unique minimiser in Q's basis
+        return Q @ res.w, W0 - (W0 @ Q) @ Q.T, res
+    res = fit(X, y, alpha, reg=reg)
+    if d <= N or res.separable:
+        return res.w, np.zeros_like(W0), res
+    if "Q" not in row:  # alpha = 0, d > N, not separable (degenerate data only)
+        row["Q"], row["Xs"] = _row_space(X)
+    Q = row["Q"]
+    return res.w, W0 - (W0 @ Q) @ Q.T, res
+
+
 @_one_blas_thread
 def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
-                       reg="quadratic", inits=(), fisher=True, seed) -> dict:
+                       reg="quadratic", inits=(), fisher=True, seed) -> dict | list[dict]:
     """Fit the exact minimiser on fresh signal-plus-noise data and measure its geometry.
 
     The converged end point of the paper's 20k-epoch GD runs (Figs. 2, 13, 16), computed
@@ -101,6 +150,11 @@ def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
 
     Parameters
     ----------
+    alpha : float or sequence of float
+        A sequence evaluates every ``alpha`` on the same data draw and the same starts, and
+        returns one dict per ``alpha``, each equal to the call with that scalar ``alpha``
+        (the draw, the starts and, for ``d > n``, the row-space factorisation are made
+        once: see :func:`_limits`).
     inits : sequence of {"zero", "uniform", "normal"}, default ()
         Further GD starts (:func:`initial_weights`, drawn from :func:`start_rng`): for each,
         ``test_acc_<init>``, ``cos_e1_<init>`` and ``norm_<init>`` of the GD limit from it
@@ -111,7 +165,8 @@ def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
 
     Returns
     -------
-    dict with ``test_acc`` (exact, :func:`population_accuracy`), ``cos_e1``, ``norm`` of the
+    dict (list of dicts for a sequence ``alpha``) with ``test_acc`` (exact,
+    :func:`population_accuracy`), ``cos_e1``, ``norm`` of the
     minimum-norm minimiser (the GD limit from 0), ``cos_fisher`` (cosine to the empirical
     Fisher direction; NaN when ``d >= n``, when ``sigma_f = 0`` (the label-absorbed first
     coordinate is then constant: the centred covariance is singular) or when
@@ -120,28 +175,23 @@ def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
     ``d``, and the per-start keys above.
     """
     X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
-    res = fit(X, y, alpha, reg=reg)
-    out = {"d": d, **_geometry(res.w, mu_f, sigma_f, sigma_n),
-           "cos_fisher": cosine(res.w, fisher_direction(X, y))
-           if fisher and d < n and sigma_f > 0 and not res.separable else float("nan"),
-           "separable": bool(res.separable), "converged": bool(res.converged)}
-    if inits:
-        rng = start_rng(seed)
-        W0 = np.stack([initial_weights(d, init, rng) for init in inits])  # (k, d)
-        # fit(X, y, alpha, w0=w0).w is res.w plus w0's null-space part (d > n only; the
-        # hard-margin direction has none): one projection serves every start.
-        parts = (_null_space_part(X, W0) if d > n and not res.separable
-                 else np.zeros_like(W0))
+    rng = start_rng(seed)
+    W0 = np.stack([initial_weights(d, init, rng) for init in inits]) if inits \
+        else np.zeros((0, d))  # (k, d)
+    row, fisher_w, outs = {}, None, []
+    for a in np.atleast_1d(alpha).tolist():
+        w, parts, res = _limits(X, y, a, W0, reg=reg, row=row)
+        cos_f = float("nan")
+        if fisher and d < n and sigma_f > 0 and not res.separable:
+            fisher_w = fisher_direction(X, y) if fisher_w is None else fisher_w
+            cos_f = cosine(w, fisher_w)
+        out = {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n), "cos_fisher": cos_f,
+               "separable": bool(res.separable), "converged": bool(res.converged)}
         for init, part in zip(inits, parts, strict=True):
             out.update({f"{k}_{init}": v for k, v in
-                        _geometry(res.w + part, mu_f, sigma_f, sigma_n).items()})
-    return out
-
-
-def _null_space_part(X, W0):
-    """Rows of ``W0`` (k, d) minus their projections on the row space of ``X`` (N, d), N < d."""
-    G = linalg.cho_factor(X @ X.T, lower=True, check_finite=False)  # (N, N), full rank
-    return W0 - linalg.cho_solve(G, X @ W0.T, check_finite=False).T @ X
+                        _geometry(w + part, mu_f, sigma_f, sigma_n).items()})
+        outs.append(out)
+    return outs if np.ndim(alpha) else outs[0]
 
 
 def gd_from(X, y, alpha, w0, *, eta=0.1, epochs, method="flow", rtol=1e-4,
@@ -200,7 +250,7 @@ def gd_from(X, y, alpha, w0, *, eta=0.1, epochs, method="flow", rtol=1e-4,
 
 @_one_blas_thread
 def gd_endpoint(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, epochs=20000,
-                eta=0.1, init="uniform", method="flow", seed) -> dict:
+                eta=0.1, init="uniform", method="flow", seed) -> dict | list[dict]:
     """Finite-time GD, the paper's protocol (Figs. 13, 16: ``eta = 0.1``, 20k epochs), beside
     its own limit.
 
@@ -210,22 +260,33 @@ def gd_endpoint(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, epochs=20
     plus the start's null-space part, or for ``alpha = 0`` on separable data the max-margin
     direction (which GD reaches only logarithmically slowly).
 
+    Parameters
+    ----------
+    alpha : float or sequence of float
+        A sequence runs every ``alpha`` on the same data draw and from the same start, and
+        returns one dict per ``alpha``, each equal to the call with that scalar ``alpha``
+        (the limits share one factorisation, :func:`_limits`).
+
     Returns
     -------
-    dict with ``test_acc``, ``cos_e1``, ``norm`` of GD at ``epochs``; ``limit_test_acc``,
-    ``limit_cos_e1``, ``limit_norm`` of its limit; ``cos_to_limit`` (the cosine between the
-    two); ``separable``; ``n_grad_evals``; ``d``.
+    dict (list of dicts for a sequence ``alpha``) with ``test_acc``, ``cos_e1``, ``norm`` of
+    GD at ``epochs``; ``limit_test_acc``, ``limit_cos_e1``, ``limit_norm`` of its limit;
+    ``cos_to_limit`` (the cosine between the two); ``separable``; ``n_grad_evals``; ``d``.
     """
     check_choice(init, {"uniform", "normal"}, "init")
     X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
     w0 = initial_weights(d, init, start_rng(seed))
-    w, n_evals = gd_from(X, y, alpha, w0, eta=eta, epochs=epochs, method=method)
-    res = fit(X, y, alpha, w0=w0)
-    out = {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n)}
-    out.update({f"limit_{k}": v for k, v in _geometry(res.w, mu_f, sigma_f, sigma_n).items()})
-    out.update(cos_to_limit=cosine(w, res.w), separable=bool(res.separable),
-               n_grad_evals=n_evals)
-    return out
+    row, outs = {}, []
+    for a in np.atleast_1d(alpha).tolist():
+        w, n_evals = gd_from(X, y, a, w0, eta=eta, epochs=epochs, method=method)
+        lim, (part,), res = _limits(X, y, a, w0[None, :], row=row)
+        lim = lim + part  # fit(X, y, a, w0=w0).w
+        out = {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n)}
+        out.update({f"limit_{k}": v for k, v in _geometry(lim, mu_f, sigma_f, sigma_n).items()})
+        out.update(cos_to_limit=cosine(w, lim), separable=bool(res.separable),
+                   n_grad_evals=n_evals)
+        outs.append(out)
+    return outs if np.ndim(alpha) else outs[0]
 
 
 def helps_hurts_boundary(sigma_n, acc_unreg, acc_reg) -> float:
@@ -322,3 +383,133 @@ def paper_verdict(paper, mean, std, *, digitization=0.003, k=2.0) -> str:
     if diff <= k * std + digitization:
         return "reproduced"
     return f"differs ({diff / std:.1f} std)" if std > 0 else f"differs (|diff| = {diff:.3g}, std 0)"
+
+
+WEIGHT_DECAY_METHODS = ("exact", "gd")
+
+
+def _gd_weight_decay(X, y, l2, w0, *, eta, epochs) -> np.ndarray:
+    """Full-batch GD on ``mean_i CE_i + (l2/2)|w|^2`` from ``w0``: the last weights (d,).
+
+    The CE and its gradient come from :class:`logitreg.losses.LinearObjective` (``alpha =
+    0``); the penalty adds ``l2 w`` to the gradient (weight decay ``w <- (1 - eta l2) w -
+    eta grad CE``).
+    """
+    from .losses import LinearObjective, make_loss
+
+    obj = LinearObjective(X, np.where(y > 0, 1.0, -1.0), make_loss(0.0))
+    w = np.array(w0, dtype=float)  # (d,)
+    for _ in range(epochs):
+        w -= eta * (obj.grad(w) + l2 * w)
+    if not np.all(np.isfinite(w)):
+        raise FloatingPointError(f"GD with weight decay diverged at eta={eta}: expected a "
+                                 "smaller eta")
+    return w
+
+
+@_one_blas_thread
+def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, method="exact",
+                          epochs=2000, eta=0.1, init="uniform", seed) -> dict:
+    r"""Logistic regression with weight decay instead of a logit penalty (Fig. 18).
+
+    Minimises the paper's Eq. 33 divided by ``N``,
+
+    .. math:: N^{-1}\sum_i \log(1 + e^{-y_i S^\top x_i}) + (l_2/2)\,|S|^2,
+              \qquad l_2 = \gamma / N,
+
+    (``alpha = 0``: no logit penalty) on signal-plus-noise data (Eq. 3) drawn as in
+    :func:`converged_geometry` (same ``seed`` and ``(lam, n)``: same data). Eq. 33 is
+    written as a sum, so its ``gamma = 0.2`` is ``l2 = 0.2 / N`` (1e-4 at ``N = 2000``);
+    read as a mean (as the paper's other losses are plotted), ``l2 = gamma``.
+
+    Parameters
+    ----------
+    lam : float
+        ``d / N``; ``d = round(lam * n)``.
+    l2 : float >= 0
+        Weight-decay strength on the mean loss (``logitreg.fit``'s ``l2``). ``l2 > 0``
+        gives a unique finite minimiser at every ``lam``; ``l2 = 0`` is plain logistic
+        regression (the hard-margin direction on separable data, for ``"exact"``).
+    sigma_f, sigma_n, mu_f : float
+        Noise along ``e_1``, orthogonal noise and signal strength (Eq. 3).
+    n : int, default 2000
+        Training samples ``N``.
+    method : {"exact", "gd"}, default "exact"
+        ``"exact"``: the minimiser (:func:`logitreg.fit` with ``l2``). ``"gd"``: the paper's
+        finite-time protocol, ``epochs`` steps of full-batch GD with step ``eta`` on the
+        mean loss from ``init`` (the paper's Fig. 18: ``eta = 0.1``, 2,000 epochs).
+    epochs : int, default 2000
+    eta : float, default 0.1
+    init : {"zero", "uniform", "normal"}, default "uniform"
+        GD start (:func:`initial_weights`, drawn from :func:`start_rng`); the paper does
+        not state it. Unused by ``"exact"`` with ``l2 > 0`` (unique minimiser).
+    seed : int
+
+    Returns
+    -------
+    dict with ``test_acc`` (exact population accuracy), ``cos_e1``, ``norm`` (of the
+    hard-margin direction, a unit vector, when ``l2 = 0`` on separable data), ``train_acc``
+    (fraction of training samples with ``y S^T x > 0``), ``converged`` (of the solver;
+    True for ``"gd"``) and ``d``.
+
+    References
+    ----------
+    Beck, Bar-Sinai & Levi (2026), Eq. 33 and Fig. 18 (App. E).
+    """
+    check_choice(method, set(WEIGHT_DECAY_METHODS), "method")
+    check_positive(l2, "l2", strict=False)
+    check_positive(lam, "lam")
+    if method == "gd":
+        check_positive(epochs, "epochs", integer=True)
+        check_positive(eta, "eta")
+        check_choice(init, set(INITS), "init")
+    X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
+    if method == "exact":
+        res = fit(X, y, 0.0, l2=l2)
+        w, converged = res.w, bool(res.converged)
+    else:
+        w0 = initial_weights(d, init, start_rng(seed))
+        w, converged = _gd_weight_decay(X, y, float(l2), w0, eta=eta, epochs=epochs), True
+    return {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n),
+            "train_acc": float(np.mean(y * (X @ w) > 0)), "converged": converged}
+
+
+def error_onset(lams, acc, eps=0.01) -> float:
+    """The first ``lam`` at which the test error ``1 - acc`` exceeds ``eps`` (Fig. 18).
+
+    Interpolated linearly between the bracketing grid points; the onset of the
+    generalization threshold on a curve of accuracy against ``lam = d/N``. With
+    ``sigma_f = 0`` a logit penalty (``alpha > 0``) keeps the error at 0 up to ``lam = 1``
+    (Sec. 4.1: ``S`` parallel to ``e_1``), so its onset is at ``lam >= 1``; plain logistic
+    regression departs from ``e_1`` above ``lam = 1/2``.
+
+    Parameters
+    ----------
+    lams : array_like of shape (n,), increasing
+    acc : array_like of shape (n,)
+        Test accuracy at ``lams`` (one seed's curve, or a seed mean).
+    eps : float in (0, 1), default 0.01
+
+    Returns
+    -------
+    float
+        The onset; ``lams[0]`` when the error already exceeds ``eps`` there; NaN when it
+        never does on the grid.
+    """
+    lams = np.asarray(lams, dtype=float)
+    err = 1.0 - np.asarray(acc, dtype=float)
+    if lams.ndim != 1 or lams.shape != err.shape or lams.size < 2:
+        raise ValueError(f"lams and acc must be 1-D of one length >= 2; got shapes "
+                         f"{lams.shape}, {np.shape(acc)}")
+    if np.any(np.diff(lams) <= 0) or not np.all(np.isfinite(err)):
+        raise ValueError("lams must be increasing, acc finite")
+    if not 0 < eps < 1:
+        raise ValueError(f"eps must lie in (0, 1); got eps={eps}")
+    above = np.flatnonzero(err > eps)
+    if above.size == 0:
+        return float("nan")
+    j = int(above[0])
+    if j == 0:
+        return float(lams[0])
+    frac = (eps - err[j - 1]) / (err[j] - err[j - 1])
+    return float(lams[j - 1] + frac * (lams[j] - lams[j - 1]))

@@ -37,9 +37,13 @@ __all__ = [
     "default_out_dir",
     "GrokkingResult",
     "grokking_table",
+    "INITS",
     "run_grokking",
+    "start_weights",
     "summarize_grokking",
 ]
+
+INITS = ("normal", "uniform", "zero")
 
 PAPER_FIG5 = paper.FIG5  # digitized Fig. 5 values (one home: logitreg.paper)
 
@@ -50,6 +54,8 @@ class GrokkingConfig:
 
     One run per ``(alpha, seed)``; each seed draws its own training data, ``w_0`` (and
     test set) from ``np.random.SeedSequence(seed)``, and all alphas of a seed share them.
+    A start other than the default (``init``, ``init_scale``; :func:`start_weights`) is
+    drawn from the seed's fourth child sequence.
     """
 
     d: int = 1400  # input dimension
@@ -70,6 +76,8 @@ class GrokkingConfig:
     backend: str = "numpy"  # "numpy" or "torch"
     dtype: str = "float64"  # "float64" or "float32"
     device: str = "cpu"  # torch device, e.g. "cuda"
+    init: str = "normal"  # start of W (b = 0): "normal", "uniform" or "zero" (start_weights)
+    init_scale: float = 1.0  # "normal": N(0, s^2 I/d); "uniform": U(-s/sqrt(d), s/sqrt(d))
 
     @classmethod
     def preset(cls, name: str, **overrides) -> GrokkingConfig:
@@ -166,6 +174,10 @@ def run_grokking(config: GrokkingConfig, *, checkpoint_dir=None, restart=False,
     if config.n_classes > 2 and config.n_test == 0:
         raise ValueError("n_test must be > 0 for n_classes > 2 (no closed-form population "
                          f"accuracy); got n_test={config.n_test}")
+    check_choice(config.init, set(INITS), "init")
+    check_positive(config.init_scale, "init_scale")
+    # The default start is the engine's own draw (logitreg.dynamics.gd), as for Fig. 5.
+    chosen = (config.init, config.init_scale) != ("normal", 1.0)
     start = time.perf_counter()
     trajectories = []
     for seed in seeds:
@@ -181,9 +193,14 @@ def run_grokking(config: GrokkingConfig, *, checkpoint_dir=None, restart=False,
             test = {"X_test": Xt, "y_test": yt}
         else:
             test = {"population": spn}
+        w0 = None
+        if chosen:
+            w0 = start_weights(config, np.random.default_rng(
+                np.random.SeedSequence(seed).spawn(4)[3]))
         traj = gd(
             X, y, np.asarray(config.alphas, dtype=float), reg=config.reg, eta=config.eta,
-            epochs=config.epochs, n_record=config.n_record, rng=init_rng, method=config.method,
+            epochs=config.epochs, n_record=config.n_record, rng=init_rng, w0=w0,
+            method=config.method,
             rtol=config.rtol, backend=config.backend, dtype=config.dtype, device=config.device,
             checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"seed{seed}.npz",
             restart=restart, stop_at_epoch=stop_at_epoch, threads=threads, progress=progress,
@@ -196,6 +213,31 @@ def run_grokking(config: GrokkingConfig, *, checkpoint_dir=None, restart=False,
         trajectories.append(traj)
     runs = summarize_grokking(config, trajectories)
     return GrokkingResult(config, tuple(trajectories), runs, True, time.perf_counter() - start)
+
+
+def start_weights(config: GrokkingConfig, rng) -> np.ndarray:
+    """The start of GD for ``config.init`` and ``config.init_scale`` (bias 0).
+
+    ``"normal"``: every entry ``N(0, s^2/d)``, so ``Var(z) = s^2 |x|^2/d`` (at ``s = 1``
+    :func:`run_grokking` keeps the engine's own draw of this law, :func:`logitreg.dynamics.gd`;
+    it matches Fig. 5's initial loss);
+    ``"uniform"``: ``U(-s/sqrt(d), s/sqrt(d))``, PyTorch's ``nn.Linear`` default at ``s = 1``
+    (std ``s/sqrt(3 d)``); ``"zero"``: ``0`` (``s`` unused). The paper does not state its
+    start (App. E.6).
+
+    Returns
+    -------
+    ndarray of shape (d,) (binary) or (K, d) (multiclass, the bias excluded)
+    """
+    check_choice(config.init, set(INITS), "init")
+    check_positive(config.init_scale, "init_scale")
+    shape = (config.d,) if config.n_classes == 2 else (config.n_classes, config.d)
+    s = config.init_scale / np.sqrt(config.d)
+    if config.init == "zero":
+        return np.zeros(shape)
+    if config.init == "uniform":
+        return rng.uniform(-s, s, size=shape)
+    return s * rng.standard_normal(shape)
 
 
 _CURVES = ("train_loss", "test_loss", "train_acc", "test_acc", "w_norm", "cos_e1",

@@ -41,6 +41,13 @@ def _curve(ax, run, name, color, ls):
         ax.fill_between(e[keep], (y - sd)[keep], (y + sd)[keep], color=color, alpha=0.15, lw=0)
 
 
+def _start(cfg) -> str:
+    """The start of W (``--init``); results written before the flag used N(0, I/d)."""
+    init, scale = cfg.get("init", "normal"), cfg.get("init_scale", 1.0)
+    law = {"normal": f"N(0, {scale:g}²I/d)", "uniform": f"U(±{scale:g}/√d)", "zero": "0"}
+    return law.get(init, init)
+
+
 def plot_grokking(json_path, png_path=None) -> Path:
     """Draw the two-panel grokking figure from a ``grokking.json``; returns the PNG path."""
     json_path = Path(json_path)
@@ -63,7 +70,7 @@ def plot_grokking(json_path, png_path=None) -> Path:
     fig.suptitle(
         f"Grokking ({kind}): d = {cfg['d']}, N = {cfg['n']}, μ_f = {cfg['mu_f']}, "
         f"σ_f = {cfg['sigma_f']}, σ_n = {cfg['sigma_n']}, η = {cfg['eta']}, "
-        f"{cfg['method']}, {len(cfg['seeds'])} seed(s)", fontsize=10)
+        f"{cfg['method']}, {len(cfg['seeds'])} seed(s), start {_start(cfg)}", fontsize=10)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()

@@ -10,7 +10,16 @@ seed):
   gradient flow of logitreg.gd), on the first --gd-seeds seeds at --gd-lams, beside its
   exact limit from the same start.
 
-    python simulations/fig16.py --jobs 2    # ~8 min on 2 cores
+One unit of work (one cached point) is one data draw, (lam, sigma_f, sigma_n, seed): it
+evaluates every alpha and every start on it (converged_geometry with a sequence of alphas;
+for GD, gd_endpoint with the alphas run at that lam), so the draw, the starts and, for
+lambda > 1, the row-space factorisation are made once, not once per alpha. Seeds stay one
+point each (not batched): seeds share no data, so neither a solve nor a GD step of one
+helps another (a BatchedProblem batches runs on one design), a point is then a few seconds
+at most, an interrupted run loses little, and --jobs spreads the draws over the cores. The
+records are still one per (alpha, cell, seed), as the summaries and the plot expect.
+
+    python simulations/fig16.py --jobs 2    # 20 exact seeds, 5 GD seeds
     python simulations/fig16.py --quick     # seconds
 
 Writes <out>/fig16.json (config with the seed lists, per-seed records, mean +- std over
@@ -34,7 +43,7 @@ QUICK = dict(n=100, seeds=3, lams=[0.3, 0.7, 1.0, 1.3], sigma_fs=[0.0, 0.5], gd_
 def parse(argv):
     p = argparse.ArgumentParser(prog=f"{NAME}.py", description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=2000, help="training samples N")
-    p.add_argument("--seeds", type=int, default=12, help="seeds (data draws) per exact point")
+    p.add_argument("--seeds", type=int, default=20, help="seeds (data draws) per exact point")
     p.add_argument("--lams", type=float, nargs="+",
                    default=[0.1, 0.3, 0.5, 0.7, 0.9, 1.0, 1.1, 1.3, 1.5], help="d/N grid")
     p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.4])
@@ -55,21 +64,32 @@ def parse(argv):
     return p, a, config
 
 
+def _per_alpha(points, alphas_of):
+    """One record per (alpha, cell, seed) from points holding a list ``by_alpha``."""
+    return [{**{k: v for k, v in p.items() if k not in ("by_alpha", "alphas")}, "alpha": al,
+             **r} for p in points for al, r in zip(alphas_of(p), p["by_alpha"], strict=True)]
+
+
 def run(a, config, out):
     axes = dict(sigma_f=a.sigma_fs, sigma_n=a.sigma_ns)
-    exact = run_sweep(
-        lambda seed, kind, **c: converged_geometry(**c, n=a.n, inits=INITS, fisher=False,
-                                                   seed=seed),
-        grid(lam=a.lams, **axes, alpha=a.alphas, kind=["exact"]), config["seed_list"],
-        out / "cache", config=config, restart=a.restart, n_jobs=a.jobs, desc="fig16 exact")
+    exact = _per_alpha(run_sweep(
+        lambda seed, kind, **c: {"by_alpha": converged_geometry(
+            **c, alpha=a.alphas, n=a.n, inits=INITS, fisher=False, seed=seed)},
+        grid(lam=a.lams, **axes, kind=["exact"]), config["seed_list"], out / "cache",
+        config=config, restart=a.restart, n_jobs=a.jobs, desc="fig16 exact"),
+        lambda p: a.alphas)
     reg = [al for al in a.alphas if al > 0]
-    gd_cells = grid(lam=a.gd_lams, **axes, alpha=[0.0] if 0.0 in a.alphas else [], kind=["gd"])
-    gd_cells += grid(lam=a.gd_reg_lams, **axes, alpha=reg, kind=["gd"])
-    gd_runs = run_sweep(
-        lambda seed, kind, **c: gd_endpoint(**c, n=a.n, epochs=a.epochs, eta=a.eta,
-                                            init=a.gd_init, seed=seed),
+    gd_cells = []
+    for lam in sorted(set(a.gd_lams) | set(a.gd_reg_lams)):
+        alphas = ([0.0] if lam in a.gd_lams and 0.0 in a.alphas else []) + \
+            (reg if lam in a.gd_reg_lams else [])
+        gd_cells += grid(lam=[lam], **axes, alphas=[alphas], kind=["gd"]) if alphas else []
+    gd_runs = _per_alpha(run_sweep(
+        lambda seed, kind, alphas, **c: {"by_alpha": gd_endpoint(
+            **c, alpha=alphas, n=a.n, epochs=a.epochs, eta=a.eta, init=a.gd_init,
+            seed=seed)},
         gd_cells, config["gd_seed_list"], out / "cache", config=config, n_jobs=a.jobs,
-        desc="fig16 GD")
+        desc="fig16 GD"), lambda p: p["alphas"])
     by = ["alpha", "sigma_f", "sigma_n", "lam"]
     metrics = ["test_acc", "cos_e1", "separable"] + [f"{m}_{i}" for i in INITS
                                                      for m in ("test_acc", "cos_e1")]

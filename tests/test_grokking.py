@@ -1,5 +1,6 @@
 """simulations/grokking.py: the quick run groks, the JSON is complete, runs resume."""
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import logitreg as lr
 from logitreg.grokking import ACC_ONE, PAPER_FIG5, GrokkingConfig, run_grokking
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +153,7 @@ def test_a_diverging_run_exits_1_naming_eta_and_writes_nothing(tmp_path, capsys)
 @pytest.mark.parametrize(("flags", "names"), [
     (["--epochs", "-5"], "epochs"), (["--eta", "0"], "eta"), (["--alphas", "1.5"], "alpha"),
     (["--reg", "foo"], "reg"), (["--device", "tpu"], "device"), (["--seeds", "0"], "--seeds"),
+    (["--init", "ones"], "init"), (["--init-scale", "-1"], "init_scale"),
 ])
 def test_bad_flags_exit_2_with_one_line_naming_the_parameter(flags, names, tmp_path, capsys):
     try:
@@ -216,3 +219,96 @@ def test_bad_config_raises_value_error_naming_the_field():
         run_grokking(GrokkingConfig(seeds=()), progress=False)
     with pytest.raises(ValueError, match="unknown preset='fig6'"):
         GrokkingConfig.preset("fig6")
+
+
+# ------------------------------------------------------------------ the start (--init)
+
+
+@pytest.mark.parametrize(("init", "scale", "std"), [
+    ("normal", 1.0, 1.0), ("normal", 0.3, 0.3), ("uniform", 1.0, 1 / np.sqrt(3)),
+    ("uniform", 0.5, 0.5 / np.sqrt(3)), ("zero", 1.0, 0.0)])
+def test_start_weights_follow_the_documented_law(init, scale, std):
+    """Entries of std ``std/sqrt(d)``; uniform ones inside ``+-scale/sqrt(d)``."""
+    from logitreg.grokking import start_weights
+
+    cfg = GrokkingConfig(d=400, n_classes=10, init=init, init_scale=scale)
+    W = start_weights(cfg, np.random.default_rng(0))
+    assert W.shape == (10, 400)
+    # 4000 entries: the sample std is within ~3 % (3 standard errors) of the true one
+    assert np.std(W) * np.sqrt(400) == pytest.approx(std, rel=0.035, abs=1e-15)
+    if init == "uniform":
+        assert np.max(np.abs(W)) <= scale / np.sqrt(400)
+    assert start_weights(GrokkingConfig(d=7, init=init), np.random.default_rng(0)).shape == (7,)
+
+
+def _reference_gd(cfg, seed, alpha):
+    """Plain numpy GD on the mean loss (no engine, no change of frame) from start_weights;
+    returns the last (W, b) or w and the test CE at epoch 0."""
+    from logitreg.data import signal_plus_noise
+    from logitreg.grokking import start_weights
+    from logitreg.losses import MulticlassLoss, get_penalty, make_loss
+
+    ss = np.random.SeedSequence(seed).spawn(4)  # data, engine start, test, our start
+    spn = {"mu_f": cfg.mu_f, "sigma_f": cfg.sigma_f, "sigma_n": cfg.sigma_n}
+    K = cfg.n_classes
+    X, y = signal_plus_noise(cfg.n, cfg.d, n_classes=K, rng=np.random.default_rng(ss[0]), **spn)
+    W0 = start_weights(cfg, np.random.default_rng(ss[3]))
+    if K == 2:
+        loss, A = make_loss(alpha), np.where(y > 0, 1.0, -1.0)[:, None] * X
+        w = W0.copy()
+        for _ in range(cfg.epochs):
+            w = w - cfg.eta * A.T @ loss.d1(A @ w) / cfg.n
+        return w
+    loss = MulticlassLoss(alpha, get_penalty("quadratic", K), K)
+    Xa = np.hstack([X, np.ones((cfg.n, 1))])  # (N, d + 1)
+    W = np.hstack([W0, np.zeros((K, 1))])  # (K, d + 1), bias 0
+    for _ in range(cfg.epochs):
+        W = W - cfg.eta * loss.grad(Xa @ W.T, y).T @ Xa / cfg.n
+    return W
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize(("init", "scale"), [("zero", 1.0), ("uniform", 1.0), ("normal", 0.4)])
+def test_init_runs_gd_from_the_documented_start(n_classes, init, scale):
+    """run_grokking with ``init`` is exact GD from ``start_weights`` (checked against a plain
+    numpy loop to rounding), not from the engine's own N(0, I/d) start."""
+    cfg = GrokkingConfig(d=12, n=30, n_classes=n_classes, mu_f=1.0, alphas=(0.0, 0.04),
+                         epochs=40, n_record=5, seeds=(2,), n_test=50, method="gd",
+                         init=init, init_scale=scale)
+    (tr,) = run_grokking(cfg, progress=False).trajectories
+    default = run_grokking(dataclasses.replace(cfg, init="normal", init_scale=1.0),
+                           progress=False).trajectories[0]
+    for i, alpha in enumerate(cfg.alphas):
+        ref = _reference_gd(cfg, 2, alpha)
+        np.testing.assert_allclose(tr.w[i], ref, rtol=0, atol=1e-12)  # 40 steps of rounding
+        assert np.max(np.abs(tr.w[i] - default.w[i])) > 1e-3  # another start, another run
+    start_norm = np.linalg.norm(tr.w0[0][..., : cfg.d])
+    np.testing.assert_allclose(tr.w_norm[:, 0], start_norm, rtol=1e-15)
+    last = [np.linalg.norm(w[..., : cfg.d]) for w in tr.w]
+    np.testing.assert_allclose(tr.w_norm[:, -1], last, rtol=1e-12)
+    if n_classes == 2:  # cos(w, e1) of the recorded weights
+        np.testing.assert_allclose(tr.cos_e1[:, -1], [w[0] / np.linalg.norm(w) for w in tr.w],
+                                   rtol=1e-12)
+    if init == "zero":
+        assert start_norm == 0.0
+        np.testing.assert_allclose(tr.test_loss[:, 0], np.log(n_classes), rtol=1e-13)
+
+
+def test_init_is_recorded_in_the_results(tmp_path):
+    main = _script().main
+    assert main(["--multiclass", "--quick", "--init", "uniform", "--epochs", "200",
+                 "--out", str(tmp_path), "--no-progress"]) == 0
+    config = json.loads((tmp_path / "grokking.json").read_text())["config"]
+    assert (config["init"], config["init_scale"]) == ("uniform", 1.0)
+
+
+def test_gd_checks_the_start_it_is_given():
+    from logitreg.data import signal_plus_noise
+
+    X, y = signal_plus_noise(20, 5, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"w0 must have shape \(5,\)"):
+        lr.gd(X, y, 0.1, epochs=2, w0=np.zeros(4), progress=False)
+    with pytest.raises(ValueError, match="w0 must be finite"):
+        lr.gd(X, y, 0.1, epochs=2, w0=np.full(5, np.nan), progress=False)
+    tr = lr.gd(X, y, [0.0, 0.1], epochs=1, w0=np.arange(5.0), progress=False)
+    np.testing.assert_array_equal(tr.w0, np.tile(np.arange(5.0), (2, 1)))
