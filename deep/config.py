@@ -266,7 +266,8 @@ class DataConfig:
         8.0, "synthetic: norm of each class template about their mean (pixel units, Eq. 8)"
     )
     synthetic_sigma_f: float = _f(
-        1.0, "synthetic: noise std per direction inside the (K-1)-dim template subspace"
+        2.75, "synthetic: noise std per direction inside the (K-1)-dim template subspace "
+        "(2.75: Bayes accuracy 0.91, the default CNN reaches about 0.87)"
     )
     synthetic_sigma_n: float = _f(
         0.5, "synthetic: noise std per direction orthogonal to the template subspace"
@@ -488,6 +489,11 @@ class TrainConfig(RunConfig):
         "(the last finished epoch); 10 costs < 2 percent of a ResNet-18 CIFAR run even if a "
         "90 MB save blocked (0.3 s per 10 epochs of 2 s), and a kill -9 loses at most 9 epochs",
         steers=True
+    )
+    dist_backend: str = _f(
+        "auto", "under torchrun only: the torch.distributed backend joining the processes "
+        "(auto: nccl on cuda, gloo on cpu; gloo also runs on cuda); ignored by a single "
+        "process", ("auto", "nccl", "gloo"), steers=True
     )
 
     def _validate(self) -> None:
@@ -731,6 +737,9 @@ class _ResumeHint:
 
     def __init__(self, prog: str, argv: list[str]) -> None:
         self.prog, self.argv, self.cfg = prog, argv, None
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: relaunch it all
+            nproc = os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])
+            self.prog = f"torchrun --nproc-per-node {nproc} -m {prog.split()[-1]}"
 
     def __str__(self) -> str:
         cfg = self.cfg

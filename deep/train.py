@@ -18,6 +18,14 @@ mixing, forward, backward and the metric sums all stay there; the sums are read 
 epoch. On CUDA it uses bf16 autocast, channels_last and cuDNN autotuning by default, and
 ``--compile`` (CUDA graphs by default: every training batch has one shape, and evaluation
 batches are padded to it). ``--deterministic`` makes CUDA runs bitwise reproducible.
+
+``torchrun --nproc-per-node N -m deep.train ...`` runs the same command data-parallel
+(DistributedDataParallel) on N processes, one GPU each: every process holds the whole data
+set on its device and prepares every global batch of ``--batch-size`` images from the same
+generators, then trains on its ``--batch-size / N`` rows, with batch norm over the global
+batch and gradients averaged; the result equals one process's up to the rounding of the
+sums across processes. Evaluation is shared out too. Rank 0 alone writes the run directory,
+and ``--resume`` continues on every process from the one checkpoint (:mod:`deep._dist`).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import torch
 
 from logitreg.io import provenance, save_json
 
+from ._dist import World, data_parallel, join_process_group, sync_batchnorm
 from ._io import (
     TRAIN_CHECKPOINT,
     append_metrics,
@@ -154,7 +163,9 @@ class TrainStep:
 
     ``logit_penalty`` is the ``--logit-penalty`` value; it is resolved to the core's penalty
     ``f`` once, here, not per step. ``cudagraphs``: the model is compiled with CUDA graphs,
-    so each step marks the start of a new replay.
+    so each step marks the start of a new replay. ``world`` (under torchrun; see
+    :mod:`deep._dist`): every process is given and prepares the whole global batch, then
+    trains ``model`` (wrapped in DDP) on its rows only; :meth:`read` sums over processes.
 
     The training accuracy counts ``argmax(logits) == argmax(soft target)``: the dominant
     label of a mixed sample.
@@ -165,7 +176,8 @@ class TrainStep:
                  num_classes: int, ls_eps: float, logit_alpha: float, crop_pad: int,
                  hflip: bool, precision: str, channels_last: bool,
                  aug_generator: torch.Generator, mix_rng: MixRNG,
-                 logit_penalty: str = "quadratic", cudagraphs: bool = False) -> None:
+                 logit_penalty: str = "quadratic", cudagraphs: bool = False,
+                 world: World | None = None) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.mixing = mixing
         self.num_classes, self.ls_eps, self.logit_alpha = num_classes, ls_eps, logit_alpha
@@ -174,6 +186,7 @@ class TrainStep:
         self.precision, self.channels_last = precision, channels_last
         self.aug_generator, self.mix_rng = aug_generator, mix_rng
         self.cudagraphs = cudagraphs
+        self.world = world if world is not None else World()
         self.device = aug_generator.device
         self.totals = torch.zeros(2, device=self.device)  # loss * batch, correct
         self.images = 0
@@ -200,6 +213,12 @@ class TrainStep:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Train on images (B, C, H, W) in [0, 1] with integer labels (B,)."""
         x, y_soft = self.prepare(x, y)
+        if self.world.distributed:
+            # This process's rows of the global batch. Every process prepared all of it from
+            # the same generators (the same crops, lam and partners), so the rows are those a
+            # single process would train on; forward and backward are what is shared out.
+            rows = self.world.rows(len(x))
+            x, y_soft = x[rows], y_soft[rows]
         if self.cudagraphs:
             torch.compiler.cudagraph_mark_step_begin()
         with _autocast(self.device, self.precision):
@@ -215,9 +234,10 @@ class TrainStep:
         self.images += len(x)
 
     def read(self) -> tuple[float, float]:
-        """(mean loss, accuracy) since the last read; synchronises once, then resets."""
-        loss_sum, correct = self.totals.tolist()
-        n = max(self.images, 1)
+        """(mean loss, accuracy) since the last read, over every process's rows;
+        synchronises once (under torchrun after summing over the processes), then resets."""
+        loss_sum, correct = self.world.all_sum(self.totals).tolist()
+        n = max(self.images * self.world.size, 1)
         self.totals.zero_()
         self.images = 0
         return loss_sum / n, correct / n
@@ -226,7 +246,7 @@ class TrainStep:
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precision: str = "fp32",
              channels_last: bool = False, batch_size: int = 1024, pad: bool = True,
-             cudagraphs: bool = False) -> dict[str, float]:
+             cudagraphs: bool = False, world: World | None = None) -> dict[str, float]:
     """Accuracy, ECE, MCE and overconfidence error (15 bins), NLL, Brier score and mean
     max-softmax confidence (:func:`deep.calibration.calibration_metrics`) of ``model`` on
     images (N, C, H, W) with labels (N,), in batches of ``batch_size``.
@@ -237,15 +257,22 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     and never a dynamic-shape one. In eval mode each image's logits do not depend on the
     rest of its batch, so the results equal those without padding (a test checks it bitwise
     on the CPU). ``cudagraphs``: the model is compiled with CUDA graphs (each batch starts a
-    replay, and its logits are copied out of the graph's reused output buffer).
+    replay, and its logits are copied out of the graph's reused output buffer). ``world``
+    (under torchrun): each process evaluates its ``ceil(N / size)`` rows (the last shares
+    padded with zero images), the logits are gathered, and every process gets the metrics.
 
     The logits stay on the device; the seven numbers are fetched with one synchronisation.
     Mean confidence below accuracy means under-confidence (which ECE counts and OE does not).
     """
+    world = world if world is not None else World()
+    rows, share = world.share(len(x))
+    own = x[rows]
+    if len(own) < share:  # every process gathers a share of the same length
+        own = torch.cat([own, x.new_zeros((share - len(own), *x.shape[1:]))])
     was_training = model.training
     model.eval()
     logits = []
-    for xb in x.split(batch_size):
+    for xb in own.split(batch_size):
         n = len(xb)
         if pad and n < batch_size:
             xb = torch.cat([xb, xb.new_zeros((batch_size - n, *xb.shape[1:]))])
@@ -257,7 +284,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
             out = model(xb)  # (batch_size, K)
         logits.append(out[:n].to(torch.float32, copy=True))  # the real images only
     model.train(was_training)
-    z = torch.cat(logits)  # (N, K)
+    z = world.gather_rows(torch.cat(logits), len(x))  # (N, K)
     cal = calibration_metrics(z, y, n_bins=15)
     names = ("acc", "ece", "mce", "oe", "nll", "brier", "confidence")
     stats = torch.stack([(z.argmax(1) == y).float().mean()] + [cal[k] for k in names[1:]])
@@ -420,34 +447,55 @@ def train(cfg: TrainConfig, data: ImageData | None = None) -> dict:
     ValueError, FileNotFoundError
         Bad or missing inputs: data files, VAE checkpoint, run directory; the message names
         the flag.
+
+    Notes
+    -----
+    Started by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment), each process joins the
+    process group (``--dist-backend``) and trains data-parallel on its share of each global
+    batch of ``--batch-size`` images, which must split evenly; rank 0 alone writes the run
+    directory (:mod:`deep._dist`; docs/deep.md, "Multi-GPU and multi-node").
     """
     cfg = cfg.resolved(torch.cuda.is_available())
+    world = World.detect()
+    device = world.device(cfg.device)  # cuda:LOCAL_RANK under torchrun
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     with backend_settings(cfg.device, cfg.deterministic):  # before the first CUDA kernel
-        return _train(cfg, data)
+        join_process_group(world, cfg.dist_backend, device)
+        return _train(cfg, data, world, device)
 
 
-def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
-    """:func:`train` for a resolved ``cfg``, under its backend settings."""
+def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch.device
+           ) -> dict:
+    """:func:`train` for a resolved ``cfg``, under its backend settings, as process ``world``
+    on ``device``."""
     from tqdm.auto import tqdm
 
-    device = torch.device(cfg.device)
     vae, vae_meta = (load_vae(cfg.vae_checkpoint, device) if cfg.reg == "varmixup"
                      else (None, None))
-    run, ckpt = open_run_dir(cfg, CHECKPOINT_FORMAT, CHECKPOINT_KEYS)
-    data = (data if data is not None else load_dataset(cfg, device)).to(device)
+    run, ckpt = open_run_dir(cfg, CHECKPOINT_FORMAT, CHECKPOINT_KEYS)  # on every process
+    if data is None:
+        with world.main_first(cfg.download):  # one download into a shared --data-root
+            data = load_dataset(cfg, device)
+    data = data.to(device)  # under torchrun too: any image may fall in a process's rows
     if vae is not None:
         _check_vae(cfg, vae_meta, data)
     n_train = len(data.x_train)
     if n_train < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {n_train} training images "
                          f"of {cfg.dataset}: expected at most {n_train}")
+    if cfg.batch_size % world.size:
+        raise ValueError(f"--batch-size={cfg.batch_size} does not split evenly over the "
+                         f"{world.size} processes of torchrun: expected a multiple of "
+                         f"{world.size} (the batch is global: each process trains on "
+                         f"batch-size / {world.size} images of it)")
 
     seeds = derive_seeds(cfg.seed, SEED_STREAMS)
     torch.manual_seed(seeds["init"])
     model = build_model(cfg.model, data.image_shape[0], data.num_classes, data.mean, data.std,
                         cfg.width, cfg.feature_dim).to(device)
+    if world.distributed:  # batch norm over the global batch; before the optimizer sees it
+        model = sync_batchnorm(model, device, compiled=cfg.compile)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
         if vae is not None:
@@ -468,28 +516,39 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
             rngs.load_state(ckpt["rng"])
             return ckpt["epoch"]
 
+        # Every process loads the checkpoint: the generators are the same on all of them.
         start = restore_states(load, run / "checkpoint.pt", cfg.epochs, cfg.command)
+    # Every process has checked the run directory (and read its checkpoint) before rank 0
+    # writes into it; rank 0 alone writes the run's files.
+    world.barrier()
+    if world.main and ckpt is not None:
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
-    else:
+    elif world.main:
         (run / "metrics.jsonl").unlink(missing_ok=True)
+        processes = ({"distributed": {"world_size": world.size, "backend": world.backend()}}
+                     if world.distributed else {})
         save_json(run / "config.json", {
             "config": dataclasses.asdict(cfg), "seeds": seeds, **provenance(),
-            "torch": torch.__version__, "machine": machine_name(device),
+            "torch": torch.__version__, "machine": machine_name(device), **processes,
             "argv": sys.argv, "data": {"train": n_train, "val": len(data.x_val),
                                        "test": len(data.x_test)},
         })
 
     net = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     cudagraphs = _uses_cudagraphs(cfg)
-    step = TrainStep(net, opt, sched, mixing, num_classes=data.num_classes, ls_eps=cfg.ls_eps,
+    step = TrainStep(data_parallel(net, device) if world.distributed else net, opt, sched,
+                     mixing, num_classes=data.num_classes, ls_eps=cfg.ls_eps,
                      logit_alpha=cfg.logit_alpha, logit_penalty=cfg.logit_penalty,
                      crop_pad=cfg.crop_pad, hflip=cfg.hflip, precision=cfg.precision,
                      channels_last=cfg.channels_last, aug_generator=rngs.augment,
-                     mix_rng=rngs.mix, cudagraphs=cudagraphs)
+                     mix_rng=rngs.mix, cudagraphs=cudagraphs, world=world)
     # Evaluation batches have the training batch's shape (the last one padded), so that a
     # compiled model compiles one evaluation graph, in the first epoch, and nothing after it.
+    # Under torchrun each process evaluates its share of the rows with the plain model (no
+    # DDP: evaluation needs no gradients) and the logits are gathered.
     evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last,
-                       batch_size=cfg.batch_size, cudagraphs=cudagraphs)
+                       batch_size=cfg.batch_size // world.size, cudagraphs=cudagraphs,
+                       world=world)
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
     explosion = explosion_limit(data.num_classes)
     checkpoints = _Checkpointer(run / "checkpoint.pt", cfg.checkpoint_every, device)
@@ -499,7 +558,7 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
         # accuracy shown are those of the last finished epoch. The context closes the bar
         # also on an interrupt or an error, so that the command's error line comes last.
         with tqdm(total=cfg.epochs * steps_per_epoch, initial=start * steps_per_epoch,
-                  unit="step", disable=not cfg.progress, desc=cfg.run_name,
+                  unit="step", disable=not (cfg.progress and world.main), desc=cfg.run_name,
                   file=sys.stderr) as bar:
             for epoch in range(start, stop):
                 t0 = time.perf_counter()
@@ -508,6 +567,7 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
                     step(data.x_train[idx], data.y_train[idx])
                     bar.update()
                 train_loss, train_acc = step.read()  # the one synchronisation of the epoch
+                # The same loss on every process: they all stop together.
                 check_loss(train_loss, epoch + 1, run, cfg.lr, *explosion)
                 seconds = time.perf_counter() - t0
                 record = {"epoch": epoch + 1, "lr": sched.get_last_lr()[0],
@@ -517,12 +577,13 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
                 if len(data.x_val):
                     record.update({f"val_{k}": v for k, v in
                                    evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
-                append_metrics(run / "metrics.jsonl", record)
-                checkpoints.capture({
-                    "format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": model.state_dict(),
-                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "rng": rngs.state(),
-                }, last=epoch + 1 == stop)
+                if world.main:  # the other processes hold the same state
+                    append_metrics(run / "metrics.jsonl", record)
+                    checkpoints.capture({
+                        "format": CHECKPOINT_FORMAT, "epoch": epoch + 1,
+                        "model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "rng": rngs.state(),
+                    }, last=epoch + 1 == stop)
                 shown = ("train_loss", "train_acc", "val_acc")
                 bar.set_postfix({"epoch": epoch + 1,
                                  **{k: f"{v:.3f}" for k, v in record.items() if k in shown}})
@@ -536,12 +597,14 @@ def _train(cfg: TrainConfig, data: ImageData | None) -> dict:
         raise
 
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
-    if test is None:
-        return out
-    results = {f"test_{k}": v for k, v in test.items()}
-    results.update(n_test=len(data.x_test), epochs=cfg.epochs)
-    save_json(run / "results.json", results)
-    return {**out, **results}
+    if test is not None:
+        results = {f"test_{k}": v for k, v in test.items()}
+        results.update(n_test=len(data.x_test), epochs=cfg.epochs)
+        if world.main:
+            save_json(run / "results.json", results)
+        out.update(results)
+    world.barrier()  # the others return once rank 0 has written the run's last files
+    return out
 
 
 def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> Classifier:
@@ -580,6 +643,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _train_and_report(cfg: TrainConfig) -> dict:
     out = train(cfg)
+    if not World.from_env().main:  # under torchrun, rank 0 reports
+        return out
     if out["finished"]:
         print(f"{Path(out['run_dir']).name}: test accuracy {out['test_acc']:.4f}  "
               f"ECE {out['test_ece']:.4f}  NLL {out['test_nll']:.4f}  "

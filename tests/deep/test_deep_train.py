@@ -521,7 +521,7 @@ def test_checkpoint_every_is_validated_and_may_change_on_resume():
         TrainConfig(checkpoint_every=0)
     from deep.config import numeric_fields
 
-    steering = {"checkpoint_every", "compile_mode", "deterministic", "compile"}
+    steering = {"checkpoint_every", "compile_mode", "deterministic", "compile", "dist_backend"}
     assert not steering & set(numeric_fields(TrainConfig))
 
 
