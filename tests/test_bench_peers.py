@@ -93,3 +93,22 @@ def test_sweep_backends_smoke(tmp_path):
     assert res["records_identical"] and res["not_measured"] == {"dask": "--no-dask"}
     assert all(s["median_s"] > 0 and s["speedup_vs_loky1"] > 0
                for s in res["summary"].values())
+
+
+def test_deep_analysis_cost_smoke(tmp_path):
+    pytest.importorskip("torch")
+    dac = _load("deep_analysis_cost")
+    out = tmp_path / "a.json"
+    dac.main(["--smoke", "--no-cuda", "--out", str(out)])
+    res = json.loads(out.read_text())
+    assert {"benchmark", "argv", "setting", "machine", "results", "summary",
+            "not_measured"} <= set(res)
+    assert res["not_measured"] == {"cuda": "--no-cuda"}
+    stages = res["results"]["cpu"]["stages"]
+    assert set(stages) == set(dac.STAGES)
+    assert {"features", "min_loss_centers"} <= set(stages["geometry"])
+    assert {"fgsm", "pgd_strong", "pgd_weak"} <= set(stages["attacks"])
+    for parts in stages.values():
+        for t in parts.values():
+            assert t["median_s"] > 0
+            assert t["per_10k_s"] == pytest.approx(t["median_s"] * 1e4 / res["setting"]["n"])
