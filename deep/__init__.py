@@ -18,8 +18,12 @@ realism), ``calibration`` (ECE, MCE, OE, NLL, Brier, temperature scaling, reliab
 diagrams), ``train``, ``summary``, ``geometry`` (representation-space measurements),
 ``bridge`` (the core theory's predictions on deep features: logit clustering, Fisher
 alignment, effective noise, linear probes), ``attacks`` (FGSM, PGD, presets, local
-linearity), ``corruptions`` (CIFAR-10-C-style corruptions and the real CIFAR-10-C files).
+linearity), ``corruptions`` (CIFAR-10-C-style corruptions and the real CIFAR-10-C files),
+``analysis`` (every measurement of a finished run), ``experiment`` (``python -m deep.experiment``),
+``claims`` (the papers' claims and their verdict rules) and ``report``
+(``python -m deep.report``).
 """
 
-__all__ = ["attacks", "bridge", "calibration", "config", "corruptions", "data", "geometry",
-           "losses", "mixing", "models", "summary", "train", "vae", "varmix_measures"]
+__all__ = ["analysis", "attacks", "bridge", "calibration", "claims", "config", "corruptions",
+           "data", "experiment", "geometry", "losses", "mixing", "models", "report", "summary",
+           "train", "vae", "varmix_measures"]
