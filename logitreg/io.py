@@ -15,14 +15,17 @@ std over seeds (:func:`mean_std`). ``deep/`` uses it too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +49,31 @@ __all__ = [
 ]
 
 
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back inside the block and deliver it, to the handler that was
+    installed, when the block ends. Python runs signal handlers in the main thread only
+    (whichever thread the OS hands the signal to), so elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.getsignal(signal.SIGINT)
+    if old is None:  # a handler not installed from Python: leave it alone
+        yield
+        return
+    held = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if held:
+            if callable(old):
+                old(signal.SIGINT, held[0])  # the default handler raises KeyboardInterrupt
+            elif old == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+
 def atomic_write(path, write) -> Path:
     """Create or replace ``path`` atomically; ``write(fileobj)`` writes the bytes.
 
@@ -54,7 +82,8 @@ def atomic_write(path, write) -> Path:
     path : str or Path
         Destination; its directory is created if missing.
     write : callable
-        Called once with a binary file object open for writing.
+        Called once with a binary file object open for writing. A Ctrl-C during the write
+        takes effect once the file is in place.
 
     Returns
     -------
@@ -62,21 +91,23 @@ def atomic_write(path, write) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; give the result the mode a plain open() would (umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave temporary files behind.
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Ctrl-C waits until the file is in place: an interrupt between creating the temporary
+    # file and the rename would otherwise leave the temporary file behind.
+    with _interrupts_deferred():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            # mkstemp creates 0600; give the result the mode a plain open() would (umask).
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)  # never leave temporary files behind
+            raise
     # Persist the rename itself (the directory entry); not possible on every platform.
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)

@@ -95,3 +95,30 @@ def test_no_module_in_logitreg_is_over_700_lines_without_a_reason():
         n = text.count("\n")
         head = text[:2000].lower()
         assert n <= 700 or "why this file is long" in head, f"{path.name}: {n} lines"
+
+
+def test_an_interrupt_during_an_atomic_write_lands_after_the_file(tmp_path):
+    """Ctrl-C while a result is being written: the file is complete and in place, no
+    temporary file is left, and the KeyboardInterrupt comes right after."""
+    import signal
+
+    def write(fh):
+        fh.write(b"first half ")
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C mid-write
+        fh.write(b"second half")
+
+    import threading
+
+    # Another live thread (a checkpoint writer, a data loader) may be the one the OS hands
+    # the signal to: the interrupt must wait all the same.
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(tmp_path / "r.json", write)
+    finally:
+        stop.set()
+        other.join()
+    assert (tmp_path / "r.json").read_bytes() == b"first half second half"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
