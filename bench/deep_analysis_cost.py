@@ -57,6 +57,7 @@ from deep.config import derive_seeds
 from deep.corruptions import CORRUPTIONS, corrupt, corruption_accuracy
 from deep.geometry import extract_features, min_loss_centers
 from deep.models import build_model
+from logitreg.io import atomic_write
 
 SHAPE = (1, 16, 16)  # digits at digits_size 16, as in runs/experiment-digits
 K = 10
@@ -270,7 +271,7 @@ def _main(a) -> dict:
            "not_measured": not_measured}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(res, indent=2))
+        atomic_write(a.out, lambda fh: fh.write(json.dumps(res, indent=2).encode()))
     return res
 
 

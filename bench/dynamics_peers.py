@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import logitreg
+from logitreg.io import atomic_write
 
 POP = {"mu_f": 0.1, "sigma_f": 0.0, "sigma_n": 1.0}
 PLOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "bench" / "dynamics_peers.png"
@@ -164,7 +165,7 @@ def main(argv=None) -> dict:
         result["plot"] = str(a.plot)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(result, indent=1))
+        atomic_write(a.out, lambda fh: fh.write(json.dumps(result, indent=1).encode()))
     return result
 
 

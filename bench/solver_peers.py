@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 
 import logitreg
 from logitreg import LinearObjective, make_loss
+from logitreg.io import atomic_write
 
 DATA = dict(mu_f=1.0, sigma_f=0.5, sigma_n=1.0)
 SAME_OBJECTIVE_RTOL = 1e-9  # the bar for "both solve the same problem"
@@ -268,12 +269,14 @@ def main(argv=None) -> dict:
         info["loadavg_end"] = list(os.getloadavg())
         if args.out:  # after every cell: a long run killed midway keeps what it measured
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(result, indent=1, default=str))
+            text = json.dumps(result, indent=1, default=str).encode()
+            atomic_write(args.out, lambda fh, t=text: fh.write(t))
     if args.plot and str(args.plot) not in ("", "."):
         plot(cells, args.plot, args.threads, args.n)
         result["plot"] = str(args.plot)
         if args.out:
-            args.out.write_text(json.dumps(result, indent=1, default=str))
+            text = json.dumps(result, indent=1, default=str).encode()
+            atomic_write(args.out, lambda fh, t=text: fh.write(t))
     return result
 
 

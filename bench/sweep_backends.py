@@ -38,6 +38,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from logitreg.experiments import converged_geometry
+from logitreg.io import atomic_write
 from logitreg.sweep import grid, run_sweep
 
 PLOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "bench" / "sweep_backends.png"
@@ -184,7 +185,7 @@ def main(argv=None) -> dict:
         result["plot"] = str(a.plot)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(result, indent=1))
+        atomic_write(a.out, lambda fh: fh.write(json.dumps(result, indent=1).encode()))
     return result
 
 

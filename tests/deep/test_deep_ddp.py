@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
+from test_deep_train import _assert_bitwise_equal  # one definition, tests/deep is on sys.path
 
 from deep import train as train_mod
 from deep._dist import GlobalBatchNorm2d, World, resolve_backend, sync_batchnorm
@@ -62,17 +63,6 @@ def _finish(proc):
 def _metrics(run):
     return [{k: v for k, v in json.loads(line).items() if k not in DROP}
             for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def _assert_bitwise_equal(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], dict):
-            _assert_bitwise_equal(a[k], b[k])
-        elif isinstance(a[k], torch.Tensor):
-            assert torch.equal(a[k], b[k]), k
-        else:
-            assert a[k] == b[k], k
 
 
 @pytest.fixture(scope="module")
