@@ -426,10 +426,14 @@ def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, me
     ----------
     lam : float
         ``d / N``; ``d = round(lam * n)``.
-    l2 : float >= 0
+    l2 : float >= 0, or a sequence of them
         Weight-decay strength on the mean loss (``logitreg.fit``'s ``l2``). ``l2 > 0``
         gives a unique finite minimiser at every ``lam``; ``l2 = 0`` is plain logistic
-        regression (the hard-margin direction on separable data, for ``"exact"``).
+        regression (the hard-margin direction on separable data, for ``"exact"``). A
+        sequence evaluates every ``l2`` on the same data draw and returns one dict per
+        ``l2``, each equal to the call with that scalar (to the solver's tolerance): for
+        ``"exact"`` with ``d > n`` the row-space factorisation, where every ``l2 > 0``
+        minimiser lies, is made once.
     sigma_f, sigma_n, mu_f : float
         Noise along ``e_1``, orthogonal noise and signal strength (Eq. 3).
     n : int, default 2000
@@ -447,31 +451,46 @@ def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, me
 
     Returns
     -------
-    dict with ``test_acc`` (exact population accuracy), ``cos_e1``, ``norm`` (of the
-    hard-margin direction, a unit vector, when ``l2 = 0`` on separable data), ``train_acc``
-    (fraction of training samples with ``y S^T x > 0``), ``converged`` (of the solver;
-    True for ``"gd"``) and ``d``.
+    dict (list of dicts for a sequence ``l2``) with ``test_acc`` (exact population
+    accuracy), ``cos_e1``, ``norm`` (of the hard-margin direction, a unit vector, when
+    ``l2 = 0`` on separable data), ``train_acc`` (fraction of training samples with
+    ``y S^T x > 0``), ``converged`` (of the solver; True for ``"gd"``) and ``d``.
 
     References
     ----------
     Beck, Bar-Sinai & Levi (2026), Eq. 33 and Fig. 18 (App. E).
     """
     check_choice(method, set(WEIGHT_DECAY_METHODS), "method")
-    check_positive(l2, "l2", strict=False)
+    l2s = np.atleast_1d(np.asarray(l2, dtype=float)).tolist() if np.ndim(l2) else [l2]
+    if not l2s:
+        raise ValueError("l2 is an empty sequence: expected at least one weight-decay strength")
+    for value in l2s:
+        check_positive(value, "l2", strict=False)
     check_positive(lam, "lam")
     if method == "gd":
         check_positive(epochs, "epochs", integer=True)
         check_positive(eta, "eta")
         check_choice(init, set(INITS), "init")
     X, y, d = _data(lam, n, mu_f, sigma_f, sigma_n, seed)
-    if method == "exact":
-        res = fit(X, y, 0.0, l2=l2)
-        w, converged = res.w, bool(res.converged)
-    else:
-        w0 = initial_weights(d, init, start_rng(seed))
-        w, converged = _gd_weight_decay(X, y, float(l2), w0, eta=eta, epochs=epochs), True
-    return {"d": d, **_geometry(w, mu_f, sigma_f, sigma_n),
-            "train_acc": float(np.mean(y * (X @ w) > 0)), "converged": converged}
+    w0 = initial_weights(d, init, start_rng(seed)) if method == "gd" else None
+    row, outs = {}, []
+    for value in l2s:
+        if method == "gd":
+            w, converged = _gd_weight_decay(X, y, float(value), w0, eta=eta,
+                                            epochs=epochs), True
+        elif value > 0 and d > n:
+            # The minimiser is unique and lies in the row space of X (w = -grad L / l2):
+            # solve there, on one factorisation for every l2, as fit itself would.
+            if "Q" not in row:
+                row["Q"], row["Xs"] = _row_space(X)  # Q (d, r), Xs (n, r)
+            res = fit(row["Xs"], y, 0.0, l2=value)
+            w, converged = row["Q"] @ res.w, bool(res.converged)
+        else:
+            res = fit(X, y, 0.0, l2=value)
+            w, converged = res.w, bool(res.converged)
+        outs.append({"d": d, **_geometry(w, mu_f, sigma_f, sigma_n),
+                     "train_acc": float(np.mean(y * (X @ w) > 0)), "converged": converged})
+    return outs if np.ndim(l2) else outs[0]
 
 
 def error_onset(lams, acc, eps=0.01) -> float:

@@ -75,8 +75,24 @@ def test_short_gd_is_not_the_minimiser_and_depends_on_the_start():
     assert abs(a["cos_e1"] - b["cos_e1"]) > 1e-3
 
 
+@pytest.mark.parametrize(("lam", "method"), [(0.6, "exact"), (1.5, "exact"), (1.5, "gd")])
+def test_a_sequence_of_l2_equals_one_call_per_l2(lam, method):
+    """One data draw for every l2 (for d > N one row-space factorisation) gives what the
+    scalar calls give: the row-space solve and fit's own agree to the solver's tolerance."""
+    l2s = [0.0, 1e-3, 0.05] if method == "exact" else [1e-3, 0.05]
+    kw = dict(lam=lam, sigma_f=0.5, sigma_n=1.5, n=60, seed=3, method=method, epochs=300)
+    many = weight_decay_geometry(**kw, l2=l2s)
+    assert isinstance(many, list) and len(many) == len(l2s)
+    for l2, got in zip(l2s, many, strict=True):
+        want = weight_decay_geometry(**kw, l2=l2)
+        assert got.keys() == want.keys()
+        for key in ("test_acc", "cos_e1", "norm", "train_acc"):
+            assert got[key] == pytest.approx(want[key], rel=1e-8, abs=1e-10), (l2, key)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"method": "adam"}, "method"), ({"l2": -0.1}, "l2"), ({"lam": 0.0}, "lam"),
+    ({"method": "adam"}, "method"), ({"l2": -0.1}, "l2"), ({"l2": [0.1, -0.1]}, "l2"),
+    ({"l2": []}, "l2"), ({"lam": 0.0}, "lam"),
     ({"method": "gd", "eta": 0.0}, "eta"), ({"method": "gd", "epochs": 0}, "epochs"),
     ({"method": "gd", "init": "ones"}, "init")])
 def test_bad_input_is_refused_naming_the_parameter(kwargs, match):
