@@ -1,5 +1,6 @@
-r"""Data-parallel training under ``torchrun``: the process group, the share of each process,
-and a batch norm whose statistics are those of the whole global batch.
+r"""Data-parallel training under ``torchrun``: the process group, the share of each process
+(of the data and of every global batch), and a batch norm whose statistics are those of the
+whole global batch.
 
 ``torchrun --nproc-per-node N -m deep.train ...`` starts N processes with ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK`` in their environment; :meth:`World.detect` reads them.
@@ -7,12 +8,29 @@ A process started without them is rank 0 of 1 (``World()``), for which every met
 a no-op, so the single-process run executes exactly the code it did before.
 
 The semantics (docs/deep.md, "Multi-GPU and multi-node"): N processes with ``--batch-size
-B`` train as one process with ``B``. Every process draws the same global batch from the
-same generators and prepares all of it (augmentation, soft targets, mixing: cheap whole-batch
-ops), then trains on its rows ``rank * B/N .. (rank + 1) * B/N`` (:meth:`World.rows`); DDP
-averages the gradients, and the batch norms normalise with the statistics of all ``B``
-images (:func:`sync_batchnorm`). The result equals the single-process run up to the
-rounding of the sums taken across processes.
+B`` train as one process with ``B``.
+
+* Data. Every process loads the data set into host memory, keeps on its device only its
+  shard and drops the rest: of the training set the rows ``i`` with ``i % N == rank``
+  (:class:`ShardedRows`; strided, so the shards differ in size by at most one row), of the
+  validation and test sets the contiguous rows :meth:`World.share` gives it, which are the
+  rows it evaluates. Host memory is freed of the rest once the shards are copied out.
+* Batches. Every process draws the same global permutation from the same seeded generator
+  (indices only). For each global batch it sends the rows it owns, padded to the epoch's
+  largest per-process count, to every other process in one all-gather (per tensor), and puts
+  the received rows in batch order (:meth:`ShardedRows.batches`); the positions need not be
+  sent, as every process knows the batch's indices. The global batch is then bitwise the
+  one a single process holding everything would index. Every process prepares all of it
+  from the same generators (augmentation, soft targets, mixing: cheap whole-batch ops),
+  then trains on its rows ``rank * B/N .. (rank + 1) * B/N`` (:meth:`World.rows`); DDP
+  averages the gradients, and the batch norms normalise with the statistics of all ``B``
+  images (:func:`sync_batchnorm`). The result equals the single-process run up to the
+  rounding of the sums taken across processes.
+* Metrics and files. The epoch's loss and accuracy sums are all-reduced
+  (:meth:`World.all_sum`), evaluation logits and labels are gathered
+  (:meth:`World.gather_rows`), rank 0 alone writes files, and every process loads the one
+  checkpoint on ``--resume``; nothing in it depends on N, so any number of processes may
+  resume it.
 """
 
 from __future__ import annotations
@@ -20,13 +38,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["World", "data_parallel", "join_process_group", "resolve_backend", "sync_batchnorm"]
+__all__ = ["ShardedRows", "World", "data_parallel", "join_process_group", "resolve_backend",
+           "sync_batchnorm"]
 
 # What torchrun sets in each process it starts (torch.distributed.run).
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
@@ -36,6 +56,21 @@ def _dist():
     import torch.distributed as dist
 
     return dist
+
+
+def _all_gather_into(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Every process's ``t`` (the same shape on all), concatenated in rank order into ``out``
+    (``size * len(t)`` rows); returns ``out``. One collective (nccl and gloo)."""
+    dist = _dist()
+    # torch 2.14 renamed all_gather_into_tensor (and warns on the old name).
+    gather = getattr(dist, "all_gather_single", None) or dist.all_gather_into_tensor
+    gather(out, t.contiguous())
+    return out
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    """Bytes of the storage behind ``t``: what holding ``t`` costs, also for a view."""
+    return t.untyped_storage().nbytes()
 
 
 @dataclass(frozen=True)
@@ -114,6 +149,20 @@ class World:
         share = batch // self.size
         return slice(self.rank * share, (self.rank + 1) * share)
 
+    def strided(self, n: int) -> slice:
+        """This process's rows of a training set of ``n`` rows held across the processes:
+        ``i`` with ``i % size == rank`` (local position ``i // size``); all for one process."""
+        return slice(self.rank, n, self.size)
+
+    def hold(self, t: torch.Tensor, rows: slice, device: torch.device | str) -> torch.Tensor:
+        """``t[rows]`` on ``device`` in storage of its own: the rest of ``t`` can be freed.
+        For one process, ``t.to(device)`` (the whole tensor, not copied if already there)."""
+        if not self.distributed:
+            return t.to(device)
+        # A slice is a view of all of t; clone() copies the rows out (on t's device) before
+        # they move, so neither device keeps more than the rows.
+        return t[rows].clone(memory_format=torch.contiguous_format).to(device)
+
     def share(self, n: int) -> tuple[slice, int]:
         """This process's rows of ``n`` evaluation rows, and the common share size
         ``ceil(n / size)`` (the last shares may be shorter, even empty)."""
@@ -131,9 +180,8 @@ class World:
         short ones), concatenated in rank order, and cut to the ``n`` real rows."""
         if not self.distributed:
             return t
-        parts = [torch.empty_like(t) for _ in range(self.size)]
-        _dist().all_gather(parts, t.contiguous())
-        return torch.cat(parts)[:n]
+        out = t.new_empty((self.size * len(t), *t.shape[1:]))
+        return _all_gather_into(out, t)[:n]
 
     def backend(self) -> str | None:
         """The backend of the process group (``nccl``, ``gloo``); None for one process."""
@@ -155,6 +203,91 @@ class World:
         yield
         if self.main:
             self.barrier()
+
+
+class ShardedRows:
+    """Tensors of ``n`` rows (the training images and labels) held across the processes of
+    ``world``, and the rows of each global batch put together on every process.
+
+    Process ``r`` of ``N`` keeps the rows ``i`` with ``i % N == r`` (:meth:`World.strided`),
+    in order, at local positions ``i // N``, in storage of its own on ``device``
+    (:meth:`World.hold`); ``parts`` are these local tensors. For one process they are the
+    whole tensors on ``device`` and :meth:`batches` indexes them as ``t[idx]``.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor, each of shape (n, ...)
+        On any device; only this process's rows are copied.
+    world : World
+    device : torch.device or str
+    gather : callable, optional
+        ``gather(out, t)`` fills ``out`` (``N * len(t)`` rows) with every process's ``t`` in
+        rank order; the all-gather of the process group by default. A test may pass a
+        stand-in.
+    """
+
+    def __init__(self, tensors: Sequence[torch.Tensor], world: World,
+                 device: torch.device | str,
+                 gather: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+                 ) -> None:
+        n = len(tensors[0])
+        if any(len(t) != n for t in tensors) or n < world.size:
+            raise ValueError(f"tensors with {[len(t) for t in tensors]} rows: expected the "
+                             f"same number of rows in each, at least world size {world.size}")
+        self.n, self.world = n, world
+        self.parts = tuple(world.hold(t, world.strided(n), device) for t in tensors)
+        self._gather = gather if gather is not None else _all_gather_into
+
+    def nbytes(self) -> int:
+        """Bytes of the storage this process holds for its rows."""
+        return sum(_nbytes(t) for t in self.parts)
+
+    def pad(self, index: torch.Tensor) -> int:
+        """The most rows one process owns in any batch of ``index`` (steps, B): the length
+        every process's share is padded to for the all-gather. One host synchronisation."""
+        owner = index % self.world.size  # (steps, B)
+        counts = torch.stack([(owner == r).sum(1) for r in range(self.world.size)])  # (N, steps)
+        return int(counts.max())
+
+    def send(self, idx: torch.Tensor, pad: int) -> tuple[torch.Tensor, ...]:
+        """This process's rows of the global batch ``idx`` (B,), in batch order, padded to
+        ``pad`` rows (the padding repeats rows of this shard): per tensor, shape (pad, ...).
+        No host synchronisation."""
+        size, rank = self.world.size, self.world.rank
+        owner = idx % size  # (B,)
+        order = torch.argsort(owner, stable=True)  # positions grouped by owner, batch order
+        start = (owner < rank).sum()  # where this process's positions begin in ``order``
+        take = order[(start + torch.arange(pad, device=idx.device)).clamp_max(len(idx) - 1)]
+        local = (idx[take] // size).clamp_max(len(self.parts[0]) - 1)  # (pad,)
+        return tuple(t[local] for t in self.parts)
+
+    def assemble(self, received: Sequence[torch.Tensor], idx: torch.Tensor, pad: int
+                 ) -> tuple[torch.Tensor, ...]:
+        """The global batch ``idx`` (B,) from every process's :meth:`send` (per tensor, the
+        ``N * pad`` rows in rank order): per tensor, shape (B, ...), equal to ``t[idx]`` of
+        the whole tensor ``t``."""
+        owner = idx % self.world.size  # (B,)
+        # The k-th position owned by process r is row k of r's share.
+        slot = (F.one_hot(owner, self.world.size).cumsum(0) - 1).gather(1, owner[:, None])
+        where = owner * pad + slot[:, 0]  # (B,)
+        return tuple(r[where] for r in received)
+
+    def batches(self, index: torch.Tensor) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Per row ``idx`` of ``index`` (steps, B) of global row numbers (the same on every
+        process): the rows ``t[idx]`` of every tensor, shapes (B, ...), on every process.
+
+        Distributed: one all-gather per tensor and step, of ``N * pad`` rows
+        (:meth:`pad`, computed once for all of ``index``)."""
+        if not self.world.distributed:
+            for idx in index:
+                yield tuple(t[idx] for t in self.parts)
+            return
+        pad = self.pad(index)
+        for idx in index:
+            sent = self.send(idx, pad)
+            received = [self._gather(t.new_empty((self.world.size * pad, *t.shape[1:])), t)
+                        for t in sent]
+            yield self.assemble(received, idx, pad)
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:

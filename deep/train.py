@@ -20,12 +20,14 @@ epoch. On CUDA it uses bf16 autocast, channels_last and cuDNN autotuning by defa
 batches are padded to it). ``--deterministic`` makes CUDA runs bitwise reproducible.
 
 ``torchrun --nproc-per-node N -m deep.train ...`` runs the same command data-parallel
-(DistributedDataParallel) on N processes, one GPU each: every process holds the whole data
-set on its device and prepares every global batch of ``--batch-size`` images from the same
-generators, then trains on its ``--batch-size / N`` rows, with batch norm over the global
-batch and gradients averaged; the result equals one process's up to the rounding of the
-sums across processes. Evaluation is shared out too. Rank 0 alone writes the run directory,
-and ``--resume`` continues on every process from the one checkpoint (:mod:`deep._dist`).
+(DistributedDataParallel) on N processes, one GPU each: every process keeps on its device
+only its shard of the data (training rows ``i % N == rank``; its share of the validation and
+test rows), assembles every global batch of ``--batch-size`` images by an all-gather of the
+rows each process owns, prepares all of it from the same generators, then trains on its
+``--batch-size / N`` rows, with batch norm over the global batch and gradients averaged;
+the result equals one process's up to the rounding of the sums across processes.
+Evaluation is shared out too. Rank 0 alone writes the run directory, and ``--resume``
+continues on every process, for any N, from the one checkpoint (:mod:`deep._dist`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import torch
 
 from logitreg.io import provenance, save_json
 
-from ._dist import World, data_parallel, join_process_group, sync_batchnorm
+from ._dist import ShardedRows, World, data_parallel, join_process_group, sync_batchnorm
 from ._io import (
     TRAIN_CHECKPOINT,
     append_metrics,
@@ -164,8 +166,9 @@ class TrainStep:
     ``logit_penalty`` is the ``--logit-penalty`` value; it is resolved to the core's penalty
     ``f`` once, here, not per step. ``cudagraphs``: the model is compiled with CUDA graphs,
     so each step marks the start of a new replay. ``world`` (under torchrun; see
-    :mod:`deep._dist`): every process is given and prepares the whole global batch, then
-    trains ``model`` (wrapped in DDP) on its rows only; :meth:`read` sums over processes.
+    :mod:`deep._dist`): every process is given (:meth:`deep._dist.ShardedRows.batches`)
+    and prepares the whole global batch, then trains ``model`` (wrapped in DDP) on its rows
+    only; :meth:`read` sums over processes.
 
     The training accuracy counts ``argmax(logits) == argmax(soft target)``: the dominant
     label of a mixed sample.
@@ -246,7 +249,8 @@ class TrainStep:
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precision: str = "fp32",
              channels_last: bool = False, batch_size: int = 1024, pad: bool = True,
-             cudagraphs: bool = False, world: World | None = None) -> dict[str, float]:
+             cudagraphs: bool = False, world: World | None = None, n: int | None = None
+             ) -> dict[str, float]:
     """Accuracy, ECE, MCE and overconfidence error (15 bins), NLL, Brier score and mean
     max-softmax confidence (:func:`deep.calibration.calibration_metrics`) of ``model`` on
     images (N, C, H, W) with labels (N,), in batches of ``batch_size``.
@@ -258,33 +262,48 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, precis
     rest of its batch, so the results equal those without padding (a test checks it bitwise
     on the CPU). ``cudagraphs``: the model is compiled with CUDA graphs (each batch starts a
     replay, and its logits are copied out of the graph's reused output buffer). ``world``
-    (under torchrun): each process evaluates its ``ceil(N / size)`` rows (the last shares
-    padded with zero images), the logits are gathered, and every process gets the metrics.
+    (under torchrun): each process evaluates its ``ceil(N / size)`` rows
+    (:meth:`deep._dist.World.share`; the last shares padded with zero images), the logits
+    are gathered, and every process gets the metrics. ``n``: ``x`` and ``y`` are this
+    process's share only (rows ``world.share(n)`` of ``n``: a process that holds just its
+    shard), and the labels are gathered too; None: they are all ``N`` rows.
 
     The logits stay on the device; the seven numbers are fetched with one synchronisation.
     Mean confidence below accuracy means under-confidence (which ECE counts and OE does not).
     """
     world = world if world is not None else World()
-    rows, share = world.share(len(x))
-    own = x[rows]
+    total = len(x) if n is None else n
+    rows, share = world.share(total)
+    if n is None:
+        own = x[rows]
+    else:
+        own = x
+        if len(own) != rows.stop - rows.start or len(y) != len(own):
+            raise ValueError(
+                f"evaluate(n={n}) on process {world.rank} of {world.size} was given "
+                f"{len(x)} images and {len(y)} labels: expected this process's "
+                f"{rows.stop - rows.start} rows of the {n} (World.share)")
+        if world.distributed:  # the labels of every process's rows, in order
+            labels = torch.cat([y, y.new_zeros(share - len(y))]) if len(y) < share else y
+            y = world.gather_rows(labels, n)
     if len(own) < share:  # every process gathers a share of the same length
         own = torch.cat([own, x.new_zeros((share - len(own), *x.shape[1:]))])
     was_training = model.training
     model.eval()
     logits = []
     for xb in own.split(batch_size):
-        n = len(xb)
-        if pad and n < batch_size:
-            xb = torch.cat([xb, xb.new_zeros((batch_size - n, *xb.shape[1:]))])
+        real = len(xb)
+        if pad and real < batch_size:
+            xb = torch.cat([xb, xb.new_zeros((batch_size - real, *xb.shape[1:]))])
         if channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         if cudagraphs:
             torch.compiler.cudagraph_mark_step_begin()
         with _autocast(x.device, precision):
             out = model(xb)  # (batch_size, K)
-        logits.append(out[:n].to(torch.float32, copy=True))  # the real images only
+        logits.append(out[:real].to(torch.float32, copy=True))  # the real images only
     model.train(was_training)
-    z = world.gather_rows(torch.cat(logits), len(x))  # (N, K)
+    z = world.gather_rows(torch.cat(logits), total)  # (N, K)
     cal = calibration_metrics(z, y, n_bins=15)
     names = ("acc", "ece", "mce", "oe", "nll", "brier", "confidence")
     stats = torch.stack([(z.argmax(1) == y).float().mean()] + [cal[k] for k in names[1:]])
@@ -476,11 +495,11 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
     run, ckpt = open_run_dir(cfg, CHECKPOINT_FORMAT, CHECKPOINT_KEYS)  # on every process
     if data is None:
         with world.main_first(cfg.download):  # one download into a shared --data-root
-            data = load_dataset(cfg, device)
-    data = data.to(device)  # under torchrun too: any image may fall in a process's rows
+            # Under torchrun into host memory: each process moves only its shard.
+            data = load_dataset(cfg, "cpu" if world.distributed else device)
     if vae is not None:
         _check_vae(cfg, vae_meta, data)
-    n_train = len(data.x_train)
+    n_train, n_val, n_test = len(data.x_train), len(data.x_val), len(data.x_test)
     if n_train < cfg.batch_size:
         raise ValueError(f"--batch-size={cfg.batch_size} exceeds the {n_train} training images "
                          f"of {cfg.dataset}: expected at most {n_train}")
@@ -489,11 +508,24 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
                          f"{world.size} processes of torchrun: expected a multiple of "
                          f"{world.size} (the batch is global: each process trains on "
                          f"batch-size / {world.size} images of it)")
+    # What this process keeps on its device: one process, all of it (data.to(device));
+    # under torchrun its training shard (rows i % N == rank) and its share of the
+    # validation and test rows, the rows it evaluates (deep._dist). Then the whole set in
+    # host memory is dropped (unless the caller holds it).
+    train_set = ShardedRows((data.x_train, data.y_train), world, device)
+    held = {split: tuple(world.hold(t, world.share(len(t))[0], device) for t in tensors)
+            for split, tensors in (("val", (data.x_val, data.y_val)),
+                                   ("test", (data.x_test, data.y_test)))}
+    num_classes, image_shape = data.num_classes, data.image_shape
+    mean, std = data.mean.to(device), data.std.to(device)
+    del data
+    data_bytes = train_set.nbytes() + sum(t.untyped_storage().nbytes()
+                                          for pair in held.values() for t in pair)
 
     seeds = derive_seeds(cfg.seed, SEED_STREAMS)
     torch.manual_seed(seeds["init"])
-    model = build_model(cfg.model, data.image_shape[0], data.num_classes, data.mean, data.std,
-                        cfg.width, cfg.feature_dim).to(device)
+    model = build_model(cfg.model, image_shape[0], num_classes, mean, std, cfg.width,
+                        cfg.feature_dim).to(device)
     if world.distributed:  # batch norm over the global batch; before the optimizer sees it
         model = sync_batchnorm(model, device, compiled=cfg.compile)
     if cfg.channels_last:
@@ -519,25 +551,30 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
         # Every process loads the checkpoint: the generators are the same on all of them.
         start = restore_states(load, run / "checkpoint.pt", cfg.epochs, cfg.command)
     # Every process has checked the run directory (and read its checkpoint) before rank 0
-    # writes into it; rank 0 alone writes the run's files.
+    # writes into it; rank 0 alone writes the run's files. The bytes of data each process
+    # holds on its device (storage sizes; summed into rank order) go in config.json.
+    if world.distributed:
+        per_process = torch.zeros(world.size, dtype=torch.int64, device=device)
+        per_process[world.rank] = data_bytes
+        per_process = world.all_sum(per_process).tolist()
     world.barrier()
     if world.main and ckpt is not None:
         append_metrics(run / "metrics.jsonl", {}, keep_epochs=start)
     elif world.main:
         (run / "metrics.jsonl").unlink(missing_ok=True)
-        processes = ({"distributed": {"world_size": world.size, "backend": world.backend()}}
+        processes = ({"distributed": {"world_size": world.size, "backend": world.backend(),
+                                      "data_bytes_on_device": per_process}}
                      if world.distributed else {})
         save_json(run / "config.json", {
             "config": dataclasses.asdict(cfg), "seeds": seeds, **provenance(),
             "torch": torch.__version__, "machine": machine_name(device), **processes,
-            "argv": sys.argv, "data": {"train": n_train, "val": len(data.x_val),
-                                       "test": len(data.x_test)},
+            "argv": sys.argv, "data": {"train": n_train, "val": n_val, "test": n_test},
         })
 
     net = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     cudagraphs = _uses_cudagraphs(cfg)
     step = TrainStep(data_parallel(net, device) if world.distributed else net, opt, sched,
-                     mixing, num_classes=data.num_classes, ls_eps=cfg.ls_eps,
+                     mixing, num_classes=num_classes, ls_eps=cfg.ls_eps,
                      logit_alpha=cfg.logit_alpha, logit_penalty=cfg.logit_penalty,
                      crop_pad=cfg.crop_pad, hflip=cfg.hflip, precision=cfg.precision,
                      channels_last=cfg.channels_last, aug_generator=rngs.augment,
@@ -549,8 +586,13 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
     evaluate_kw = dict(precision=cfg.precision, channels_last=cfg.channels_last,
                        batch_size=cfg.batch_size // world.size, cudagraphs=cudagraphs,
                        world=world)
+    n_eval = {"val": n_val, "test": n_test}
+
+    def evaluate_split(split: str) -> dict[str, float]:  # the rows this process holds
+        return evaluate(net, *held[split], n=n_eval[split], **evaluate_kw)
+
     stop = min(cfg.epochs, cfg.stop_after or cfg.epochs)
-    explosion = explosion_limit(data.num_classes)
+    explosion = explosion_limit(num_classes)
     checkpoints = _Checkpointer(run / "checkpoint.pt", cfg.checkpoint_every, device)
     test = None
     try:
@@ -563,8 +605,11 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
             for epoch in range(start, stop):
                 t0 = time.perf_counter()
                 model.train()
-                for idx in epoch_batches(n_train, cfg.batch_size, rngs.data):
-                    step(data.x_train[idx], data.y_train[idx])
+                # The global batches, the same on every process (under torchrun assembled
+                # from the processes' shards: one all-gather per step).
+                for x, y in train_set.batches(epoch_batches(n_train, cfg.batch_size,
+                                                            rngs.data)):
+                    step(x, y)
                     bar.update()
                 train_loss, train_acc = step.read()  # the one synchronisation of the epoch
                 # The same loss on every process: they all stop together.
@@ -574,9 +619,8 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
                           "train_loss": train_loss, "train_acc": train_acc,
                           "epoch_time_s": seconds,
                           "train_images_per_s": steps_per_epoch * cfg.batch_size / seconds}
-                if len(data.x_val):
-                    record.update({f"val_{k}": v for k, v in
-                                   evaluate(net, data.x_val, data.y_val, **evaluate_kw).items()})
+                if n_val:
+                    record.update({f"val_{k}": v for k, v in evaluate_split("val").items()})
                 if world.main:  # the other processes hold the same state
                     append_metrics(run / "metrics.jsonl", record)
                     checkpoints.capture({
@@ -588,7 +632,7 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
                 bar.set_postfix({"epoch": epoch + 1,
                                  **{k: f"{v:.3f}" for k, v in record.items() if k in shown}})
         if stop == cfg.epochs:  # while the last checkpoint is being written
-            test = evaluate(net, data.x_test, data.y_test, **evaluate_kw)
+            test = evaluate_split("test")
         checkpoints.flush()
     except BaseException:
         # An interrupt, divergence or error: leave the last finished epoch on disk (its
@@ -599,7 +643,7 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
     out = {"run_dir": str(run), "epochs_done": stop, "finished": stop == cfg.epochs}
     if test is not None:
         results = {f"test_{k}": v for k, v in test.items()}
-        results.update(n_test=len(data.x_test), epochs=cfg.epochs)
+        results.update(n_test=n_test, epochs=cfg.epochs)
         if world.main:
             save_json(run / "results.json", results)
         out.update(results)

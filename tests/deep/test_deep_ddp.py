@@ -1,10 +1,12 @@
-"""Data-parallel training under torchrun (CPU, gloo, 2 processes): it equals one process
-with the same global batch, and a stopped and resumed 2-process run equals an uninterrupted
-one bit for bit."""
+"""Data-parallel training under torchrun (CPU, gloo, 2 processes), each process holding only
+its shard of the data: it equals one process with the same global batch, a stopped and
+resumed 2-process run equals an uninterrupted one bit for bit, and a run resumes on another
+number of processes."""
 
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
+from conftest import one_torch_thread
 from test_deep_train import _assert_bitwise_equal  # one definition, tests/deep is on sys.path
 
 from deep import train as train_mod
-from deep._dist import GlobalBatchNorm2d, World, resolve_backend, sync_batchnorm
+from deep._dist import GlobalBatchNorm2d, ShardedRows, World, resolve_backend, sync_batchnorm
 from deep._io import load_torch
 from deep.config import TrainConfig
 
@@ -65,16 +68,29 @@ def _metrics(run):
             for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def _in_one_process(out_dir, run_name, *extra):
+    """The command of :func:`_torchrun` as a plain ``python -m deep.train``, in this process."""
+    with one_torch_thread():
+        return train_mod.main([*ARGS, "--out-dir", str(out_dir), "--run-name", run_name,
+                               *extra])
+
+
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory):
-    """An uninterrupted 2-process run ``straight`` and a run ``stopped`` after epoch 1, in
-    one folder (started together: much of a launch is waiting); their stdouts."""
+    """In one folder: an uninterrupted 2-process run ``straight``, a run ``stopped`` after
+    epoch 1, and ``from_one``, stopped after epoch 1 in one process and resumed on 2 (the
+    three torchruns started together: much of a launch is waiting); their stdouts. A copy
+    of ``stopped`` as it was after epoch 1 is left in ``stopped_copy``."""
     if not GLOO:
         pytest.skip("no gloo backend")
     out = tmp_path_factory.mktemp("ddp")
+    _in_one_process(out, "from_one", "--stop-after", "1")
     procs = {name: _torchrun(out, name, *extra)
-             for name, extra in (("straight", ()), ("stopped", ("--stop-after", "1")))}
-    return out, {name: _finish(proc) for name, proc in procs.items()}
+             for name, extra in (("straight", ()), ("stopped", ("--stop-after", "1")),
+                                 ("from_one", ("--resume",)))}
+    stdout = {name: _finish(proc) for name, proc in procs.items()}
+    shutil.copytree(out / "stopped", out / "stopped_copy")
+    return out, stdout
 
 
 @needs_gloo
@@ -115,7 +131,19 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(two_processe
     results = json.loads((run / "results.json").read_text())
     assert results["n_test"] == len(digits_data.x_test)  # every test image, gathered once
     saved = json.loads((run / "config.json").read_text())
-    assert saved["distributed"] == {"world_size": 2, "backend": "gloo"}
+    # Each process held only its shard on its device: of the training set the rows
+    # i % 2 == rank, of the validation and test sets its half (World.share), images and
+    # labels, in storage of its own (measured on each process, storage bytes).
+    d = digits_data
+    held = [sum(t[rows].numel() * t.element_size() for t, rows in (
+        (d.x_train, slice(r, None, 2)), (d.y_train, slice(r, None, 2)),
+        *((t, World(r, 2).share(len(t))[0]) for t in (d.x_val, d.y_val, d.x_test, d.y_test))))
+        for r in range(2)]
+    whole = sum(t.numel() * t.element_size() for t in (
+        d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test))
+    assert sum(held) == whole and max(held) < 0.51 * whole
+    assert saved["distributed"] == {"world_size": 2, "backend": "gloo",
+                                    "data_bytes_on_device": held}
     assert saved["config"]["batch_size"] == 64  # the global batch
     assert sorted(p.name for p in run.iterdir()) == [
         "checkpoint.pt", "config.json", "metrics.jsonl", "results.json"]
@@ -135,6 +163,41 @@ def test_stopped_and_resumed_two_processes_equal_an_uninterrupted_run(two_proces
     _assert_bitwise_equal(load_torch(out / "stopped" / "checkpoint.pt"),
                           load_torch(out / "straight" / "checkpoint.pt"))
     assert _metrics(out / "stopped") == _metrics(out / "straight")
+
+
+def _assert_close_runs(a, b):
+    """Two runs that took the same steps with the sums split differently over processes:
+    the same epoch, scheduler and generator states (bitwise), and weights, momenta and
+    batch-norm statistics equal to float32 rounding (see the tolerance's comment above)."""
+    _assert_bitwise_equal(a["rng"], b["rng"])
+    assert a["epoch"] == b["epoch"] and a["scheduler"] == b["scheduler"]
+    for key in ("model", "optimizer"):
+        x, y = a[key], b[key]
+        if key == "optimizer":
+            x, y = ({i: s["momentum_buffer"] for i, s in d["state"].items()} for d in (x, y))
+        assert x.keys() == y.keys()
+        for name in x:
+            torch.testing.assert_close(y[name], x[name], rtol=1e-5, atol=1e-5, msg=str(name))
+
+
+@needs_gloo
+def test_a_run_resumes_on_another_number_of_processes(two_processes):
+    """Nothing in a checkpoint depends on the number of processes: a run stopped after
+    epoch 1 in one process and resumed under torchrun on 2, and a run stopped on 2 and
+    resumed in one process, both end as the uninterrupted 2-process run does (its
+    generators bitwise, its weights to float32 rounding)."""
+    out, stdout = two_processes
+    straight = load_torch(out / "straight" / "checkpoint.pt")
+    assert "test accuracy" in stdout["from_one"]
+    # config.json is the 1-process run's: --resume keeps the file it finds.
+    assert "distributed" not in json.loads((out / "from_one" / "config.json").read_text())
+    _assert_close_runs(straight, load_torch(out / "from_one" / "checkpoint.pt"))
+    assert [m["epoch"] for m in _metrics(out / "from_one")] == [1, 2]
+    assert load_torch(out / "stopped_copy" / "checkpoint.pt")["epoch"] == 1
+    result = _in_one_process(out, "stopped_copy", "--resume")
+    assert result["finished"] and result["n_test"] == json.loads(
+        (out / "straight" / "results.json").read_text())["n_test"]
+    _assert_close_runs(straight, load_torch(out / "stopped_copy" / "checkpoint.pt"))
 
 
 # ----------------------------------------------------------------------------- in one process
@@ -185,6 +248,8 @@ def test_world_from_the_torchrun_environment():
     w = World.from_env({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"})
     assert (w.rank, w.size, w.local_rank, w.distributed, w.main) == (3, 4, 1, True, False)
     assert w.rows(64) == slice(48, 64)
+    # Training rows held: every 4th, from the rank on.
+    assert list(range(10))[w.strided(10)] == [3, 7] and World().strided(5) == slice(0, 5, 1)
     # Evaluation shares: ceil(10 / 4) = 3 rows each; the last process gets the one left.
     assert [World(r, 4).share(10) for r in range(4)] == [
         (slice(0, 3), 3), (slice(3, 6), 3), (slice(6, 9), 3), (slice(9, 10), 3)]
@@ -233,3 +298,59 @@ def test_the_interrupt_hint_under_torchrun_is_the_torchrun_command(monkeypatch):
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     assert str(_ResumeHint("python -m deep.train", ["--reg", "ls"])) == (
         "torchrun --nproc-per-node 2 -m deep.train --reg ls")
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_sharded_rows_hold_a_shard_and_put_every_batch_together(size):
+    """Process r of N holds rows r, r + N, ... in storage of its own; what the processes
+    send for a batch, gathered in rank order, puts together the batch of the whole tensors
+    bit for bit on every process: random batches, one whose rows all belong to one process
+    (others send only padding), and one that leaves a process out. No process group: the
+    all-gather is the concatenation of the processes' sends."""
+    gen = torch.Generator().manual_seed(size)
+    n, b = 23, 6
+    x = torch.rand(n, 2, 3, 3, generator=gen)  # images
+    y = torch.randint(0, 10, (n,), generator=gen)  # labels
+    shards = [ShardedRows((x, y), World(r, size), "cpu") for r in range(size)]
+    for r, s in enumerate(shards):
+        assert s.n == n and torch.equal(s.parts[0], x[r::size]) and torch.equal(s.parts[1],
+                                                                                y[r::size])
+        # Storage of its own, not a view of x: the whole tensor can be freed.
+        assert s.nbytes() == s.parts[0].numel() * 4 + s.parts[1].numel() * 8 < x.numel() * 4
+    index = torch.stack([torch.randperm(n, generator=gen)[:b] for _ in range(4)]
+                        + [torch.arange(0, size * b, size),  # all rows of process 0
+                           torch.arange(0, n)[torch.arange(n) % size != 1][:b]])  # none of 1
+    pad = shards[0].pad(index)
+    assert pad == b  # the batch of process 0's rows
+    assert all(s.pad(index) == pad for s in shards)  # the same on every process
+    for idx in index:
+        sent = [s.send(idx, pad) for s in shards]
+        assert all(len(t) == pad for part in sent for t in part)
+        received = [torch.cat([part[k] for part in sent]) for k in range(2)]  # rank order
+        for s in shards:
+            xb, yb = s.assemble(received, idx, pad)
+            assert torch.equal(xb, x[idx]) and torch.equal(yb, y[idx])
+
+
+def test_sharded_rows_of_one_process_are_the_whole_tensors():
+    x, y = torch.rand(7, 1, 2, 2), torch.arange(7)
+    s = ShardedRows((x, y), World(), "cpu")
+    assert s.parts[0] is x and s.parts[1] is y  # nothing copied: the single-process path
+    index = torch.randperm(7, generator=torch.Generator().manual_seed(0))[:6].view(2, 3)
+    for idx, (xb, yb) in zip(index, s.batches(index), strict=True):
+        assert torch.equal(xb, x[idx]) and torch.equal(yb, y[idx])
+    with pytest.raises(ValueError, match=r"tensors with \[7, 6\] rows: expected the same"):
+        ShardedRows((x, y[:6]), World(), "cpu")
+
+
+def test_evaluate_refuses_rows_that_are_not_the_share_of_this_process():
+    """``evaluate(n=...)`` takes this process's share of the rows (World.share); anything
+    else is refused before a collective could hang."""
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    x, y = torch.rand(5, 1, 2, 2), torch.zeros(5, dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"evaluate\(n=10\) on process 1 of 2 was given 5 "
+                                         r"images and 4 labels: expected this process's 5"):
+        train_mod.evaluate(net, x, y[:4], n=10, world=World(1, 2))
+    with pytest.raises(ValueError, match=r"was given 5 images and 5 labels: expected this "
+                                         r"process's 4 rows of the 9"):
+        train_mod.evaluate(net, x, y, n=9, world=World(1, 2))
