@@ -56,8 +56,8 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn")
-MODELS = ("cnn", "resnet18", "preact_resnet18")
-REGS = ("none", "ls", "mixup", "cutmix", "varmixup", "logit_penalty")
+MODELS = ("cnn", "resnet18", "preact_resnet18", "vit", "vit_cifar")
+REGS = ("none", "ls", "mixup", "cutmix", "varmixup", "logit_penalty", "deit")
 
 # Documented defaults for choices the papers leave open (docs/deep.md, "Defaults").
 # LS eps = 0.1: Szegedy et al. 2016; Park, Kim & Lee 2024 do not state theirs (our choice).
@@ -67,6 +67,15 @@ DEFAULT_LS_EPS = 0.1
 DEFAULT_LOGIT_ALPHA = 0.01
 DEFAULT_LOGIT_PENALTY = "quadratic"
 DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
+# --reg deit: the DeiT recipe's soft labels (Touvron et al. 2021, Table 9; timm's Mixup with
+# the DeiT arguments): per batch Mixup (alpha 0.8) or CutMix (alpha 1.0), the choice a coin
+# with P(CutMix) = 0.5, on targets label-smoothed with eps 0.1. --mix-alpha is the Mixup
+# alpha and --ls-eps the smoothing; the CutMix alpha and the switch probability are the
+# library's options (deep.mixing.DeiTMix), fixed at these values for python -m deep.train.
+DEFAULT_DEIT_MIXUP_ALPHA = 0.8
+DEFAULT_DEIT_CUTMIX_ALPHA = 1.0
+DEFAULT_DEIT_SWITCH_PROB = 0.5
+DEFAULT_MIX_ALPHA = 1.0  # Beta(alpha, alpha) of mixup, cutmix and varmixup
 # The options of each --reg (besides --ls-eps and --logit-alpha, which compose with all):
 # what identifies a setting together with --dataset, --model and --reg (deep.summary).
 REG_FIELDS = {
@@ -77,12 +86,15 @@ REG_FIELDS = {
     "varmixup": ("mix_alpha", "mix_prob", "varmix_latent", "mix_clean_frac", "varmix_residual",
                  "varmix_input_frac", "vae_checkpoint"),
     "logit_penalty": ("logit_alpha", "logit_penalty"),
+    "deit": ("ls_eps", "mix_alpha", "mix_prob"),
 }
 # Fraction of each batch left clean (--mix-clean-frac), per mixing --reg: Mixup and CutMix as
 # their papers (every row mixed); VarMixup keeps half clean (our choice: decoded-only training
 # cost 7 points of test accuracy on digits, docs/deep.md). Equal fractions compare fairly.
-DEFAULT_MIX_CLEAN_FRAC = {"mixup": 0.0, "cutmix": 0.0, "varmixup": 0.5}
-DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64}
+DEFAULT_MIX_CLEAN_FRAC = {"mixup": 0.0, "cutmix": 0.0, "varmixup": 0.5, "deit": 0.0}
+# For the ViTs (deep.models.VIT_SPECS) the width is the hidden size: vit 64 (8x8 digits on two
+# CPU cores), vit_cifar 256 (ViT-Lite-7/4, Hassani et al. 2021).
+DEFAULT_WIDTH = {"cnn": 32, "resnet18": 64, "preact_resnet18": 64, "vit": 64, "vit_cifar": 256}
 # Training batch in images. 128 on the CPU (the Mixup and VarMixup baselines' batch). On CUDA
 # 512 keeps a GPU busy (ResNet-18, CIFAR variant: the throughput target is >= 25k images/s,
 # docs/benchmarks.md), except on the small sets, whose training splits would give a handful of
@@ -390,20 +402,30 @@ class TrainConfig(RunConfig):
     command = "python -m deep.train"  # the command that runs this config (not a field)
 
     # --- model
-    model: str = _f("cnn", "classifier architecture", MODELS)
-    width: int | None = _f(None, "base channel width (default: cnn 32, resnets 64)")
+    model: str = _f(
+        "cnn", "classifier architecture; vit: a ViT for 8x8 digits (patch 2, 4 layers, 4 heads); "
+        "vit_cifar: ViT-Lite-7/4 for 32x32 (patch 4, 7 layers, 4 heads); see deep/models.py",
+        MODELS)
+    width: int | None = _f(None, "base channel width; for a vit the hidden size (default: cnn "
+                           "32, resnets 64, vit 64, vit_cifar 256)")
     feature_dim: int | None = _f(
         None, "penultimate size via a linear bottleneck before the head; 2 or 3 to draw "
         "decision regions (default: the architecture's own width)"
     )
     # --- regularizer
-    reg: str = _f("none", "regularizer (label smoothing, mixing method or logit penalty)", REGS)
+    reg: str = _f("none", "regularizer (label smoothing, mixing method or logit penalty; deit: "
+                  "the DeiT recipe, Mixup or CutMix per batch on label-smoothed targets)", REGS)
     ls_eps: float | None = _f(
         None, f"label-smoothing epsilon in [0, 1); composes with every reg "
-        f"(default: {DEFAULT_LS_EPS} for --reg ls, else 0)"
+        f"(default: {DEFAULT_LS_EPS} for --reg ls and deit, else 0)"
     )
-    mix_alpha: float = _f(1.0, "mixing lambda ~ Beta(alpha, alpha) for mixup/cutmix/varmixup")
-    mix_prob: float = _f(1.0, "probability that a batch is mixed (mixup/cutmix/varmixup)")
+    mix_alpha: float | None = _f(
+        None, "mixing lambda ~ Beta(alpha, alpha) for mixup/cutmix/varmixup, and deit's Mixup "
+        f"alpha (default: {DEFAULT_DEIT_MIXUP_ALPHA} for deit, else {DEFAULT_MIX_ALPHA}; deit's "
+        f"CutMix alpha is {DEFAULT_DEIT_CUTMIX_ALPHA} and its switch probability "
+        f"{DEFAULT_DEIT_SWITCH_PROB})"
+    )
+    mix_prob: float = _f(1.0, "probability that a batch is mixed (mixup/cutmix/varmixup/deit)")
     logit_alpha: float | None = _f(
         None, f"logit penalty weight: loss = (1-alpha) CE + alpha f(z), alpha in [0, 1), f "
         f"set by --logit-penalty (default: {DEFAULT_LOGIT_ALPHA} for --reg logit_penalty, "
@@ -592,7 +614,9 @@ class TrainConfig(RunConfig):
         return dict(
             width=self.width if self.width is not None else DEFAULT_WIDTH[self.model],
             ls_eps=self.ls_eps if self.ls_eps is not None else (
-                DEFAULT_LS_EPS if self.reg == "ls" else 0.0),
+                DEFAULT_LS_EPS if self.reg in ("ls", "deit") else 0.0),
+            mix_alpha=self.mix_alpha if self.mix_alpha is not None else (
+                DEFAULT_DEIT_MIXUP_ALPHA if self.reg == "deit" else DEFAULT_MIX_ALPHA),
             logit_alpha=logit_alpha,
             # Without the penalty (alpha = 0) f does not enter the loss: record the default,
             # so that such runs form one setting whatever --logit-penalty said.

@@ -26,6 +26,10 @@ Methods
     (Mangla et al. 2021, the method-overview figure: encode two images, interpolate their
     codes, decode); optionally with the mixed reconstruction residual added back, and with
     part of the batch given to input Mixup instead.
+``DeiTMix``
+    The DeiT recipe's mixing (Touvron et al. 2021): per batch a coin chooses CutMix (with
+    probability ``switch_prob`` = 0.5) or Mixup, each with its own alpha (1.0 and 0.8), on
+    targets already label-smoothed (``--reg deit`` sets eps = 0.1).
 
 Clean fraction
 --------------
@@ -45,11 +49,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import DEFAULT_MIX_CLEAN_FRAC
+from .config import (
+    DEFAULT_DEIT_CUTMIX_ALPHA,
+    DEFAULT_DEIT_MIXUP_ALPHA,
+    DEFAULT_DEIT_SWITCH_PROB,
+    DEFAULT_MIX_CLEAN_FRAC,
+)
 from .vae import ConvVAE
 
-__all__ = ["CutMix", "MixParams", "MixRNG", "MixUp", "Mixing", "VarMixup", "build_mixing",
-           "cutmix_box", "mix_pairs"]
+__all__ = ["CutMix", "DeiTMix", "MixParams", "MixRNG", "MixUp", "Mixing", "VarMixup",
+           "build_mixing", "cutmix_box", "mix_pairs"]
 
 
 @dataclass(frozen=True)
@@ -337,14 +346,82 @@ class VarMixup(_BetaMix):
         return torch.cat([out, mix_pairs(x, lam, perm, slice(n_var, n))])
 
 
+class DeiTMix(Mixing):
+    """The DeiT recipe's mixing: Mixup or CutMix, chosen per batch (Touvron et al. 2021).
+
+    Per batch: with probability ``1 - prob`` the batch is left as it is; otherwise a coin
+    with ``P(CutMix) = switch_prob`` picks CutMix, ``lam ~ Beta(cutmix_alpha, cutmix_alpha)``
+    recomputed as the uncovered fraction of the clipped box, or Mixup,
+    ``lam ~ Beta(mixup_alpha, mixup_alpha)``; the chosen method is then applied exactly as
+    :class:`CutMix` or :class:`MixUp` (targets ``lam y + (1 - lam) y[perm]``). Label
+    smoothing is in the targets already (:func:`deep.losses.one_hot_smooth`), as in timm's
+    ``Mixup``, whose DeiT arguments are these defaults.
+
+    Parameters
+    ----------
+    mixup_alpha : float, default 0.8
+    cutmix_alpha : float, default 1.0
+    switch_prob : float in [0, 1], default 0.5
+        Probability that a mixed batch uses CutMix.
+    prob : float in [0, 1], default 1.0
+        Probability that a batch is mixed at all (DeiT: 1).
+    clean_frac : float, default 0.0
+        As every mixing method (module docstring); DeiT mixes every row.
+
+    Notes
+    -----
+    DeiT's pairs are a batch and its reverse (timm); ours are a random permutation, as every
+    method here. The other parts of the DeiT recipe (RandAugment, random erasing, repeated
+    augmentation, stochastic depth, AdamW with warm-up) are not part of this regularizer.
+
+    References
+    ----------
+    Touvron, Cord, Douze, Massa, Sablayrolles & Jegou (2021), "Training data-efficient image
+    transformers & distillation through attention", Table 9 (Mixup 0.8, CutMix 1.0, label
+    smoothing 0.1); the switch probability 0.5 is their training script's (timm ``Mixup``).
+    """
+
+    name = "deit"
+
+    def __init__(self, mixup_alpha: float = DEFAULT_DEIT_MIXUP_ALPHA,
+                 cutmix_alpha: float = DEFAULT_DEIT_CUTMIX_ALPHA,
+                 switch_prob: float = DEFAULT_DEIT_SWITCH_PROB, prob: float = 1.0,
+                 clean_frac: float = 0.0) -> None:
+        if not cutmix_alpha > 0:
+            raise ValueError(f"cutmix_alpha={cutmix_alpha!r} is not valid: expected alpha > 0")
+        if not 0.0 <= switch_prob <= 1.0:
+            raise ValueError(f"switch_prob={switch_prob!r} is not valid: expected a "
+                             "probability in [0, 1]")
+        # The parts draw nothing of their own coin: prob is applied here, once.
+        self.mixup = MixUp(mixup_alpha, 1.0, clean_frac)
+        self.cutmix = CutMix(cutmix_alpha, 1.0, clean_frac)
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"--mix-prob={prob!r} is not valid: expected a probability in [0, 1]")
+        self.prob, self.switch_prob = float(prob), float(switch_prob)
+        self.clean_frac = self.mixup.clean_frac
+
+    def sample_params(self, x: torch.Tensor, rng: MixRNG) -> MixParams:
+        if self.prob < 1.0 and rng.host.random() >= self.prob:
+            return MixParams()
+        use_cutmix = rng.host.random() < self.switch_prob
+        return (self.cutmix if use_cutmix else self.mixup).sample_params(x, rng)
+
+    def apply(self, x, y_soft, params):
+        """CutMix's apply where ``params`` has a box, else Mixup's (identity without perm)."""
+        return (self.cutmix if params.box is not None else self.mixup).apply(x, y_soft, params)
+
+
 def build_mixing(reg: str, *, alpha: float = 1.0, prob: float = 1.0, vae: ConvVAE | None = None,
                  latent: str = "mean", clean_frac: float | None = None, residual: bool = False,
-                 input_frac: float = 0.0) -> Mixing:
+                 input_frac: float = 0.0, cutmix_alpha: float = DEFAULT_DEIT_CUTMIX_ALPHA,
+                 switch_prob: float = DEFAULT_DEIT_SWITCH_PROB) -> Mixing:
     """The mixing method of regularizer ``reg`` (identity for none, ls, logit_penalty).
 
     ``clean_frac=None`` takes the regularizer's default clean fraction
-    (:data:`deep.config.DEFAULT_MIX_CLEAN_FRAC`: 0 for mixup and cutmix, 0.5 for varmixup);
-    ``latent``, ``residual`` and ``input_frac`` apply to varmixup only.
+    (:data:`deep.config.DEFAULT_MIX_CLEAN_FRAC`: 0 for mixup, cutmix and deit, 0.5 for
+    varmixup); ``latent``, ``residual`` and ``input_frac`` apply to varmixup only. For
+    ``deit``, ``alpha`` is the Mixup alpha; ``cutmix_alpha`` and ``switch_prob`` apply to it
+    only (:class:`DeiTMix`).
     """
     if reg in ("none", "ls", "logit_penalty"):
         return Mixing()
@@ -354,9 +431,11 @@ def build_mixing(reg: str, *, alpha: float = 1.0, prob: float = 1.0, vae: ConvVA
         return MixUp(alpha, prob, clean_frac)
     if reg == "cutmix":
         return CutMix(alpha, prob, clean_frac)
+    if reg == "deit":
+        return DeiTMix(alpha, cutmix_alpha, switch_prob, prob, clean_frac)
     if reg == "varmixup":
         if vae is None:
             raise ValueError("--reg varmixup needs --vae-checkpoint: expected a VAE")
         return VarMixup(vae, alpha, prob, latent, clean_frac, residual, input_frac)
-    raise ValueError(f"--reg={reg!r} is not valid: expected none, ls, mixup, cutmix, varmixup "
-                     "or logit_penalty")
+    raise ValueError(f"--reg={reg!r} is not valid: expected none, ls, mixup, cutmix, varmixup, "
+                     "logit_penalty or deit")

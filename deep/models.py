@@ -17,6 +17,19 @@ Architectures (``build_model``)
     Pre-activation ResNet-18 (He et al. 2016b), the Mixup and VarMixup papers' CIFAR
     baseline, with the final BN-ReLU before pooling.
 
+``vit``, ``vit_cifar``
+    A Vision Transformer (Dosovitskiy et al. 2021), torchvision's ``VisionTransformer``
+    with a patch stem for ``in_channels`` channels, no pretrained weights. Its features are
+    the class token after the final LayerNorm: ``--width`` = the hidden size. The other
+    sizes are fixed per name (:data:`VIT_SPECS`): ``vit`` is sized for two CPU cores and
+    8x8 digits (patch 2, so a 4x4 grid of tokens; 4 layers, 4 heads, hidden 64, MLP 2x);
+    ``vit_cifar`` is ViT-Lite-7/4 of Hassani et al. (2021, "Escaping the Big Data Paradigm
+    with Compact Transformers", Table 1): 32x32 images, patch 4, 7 layers, 4 heads, hidden
+    256, MLP 2x, the CIFAR size (not trained here). Images of another side (a multiple of
+    the patch) are accepted: the learned position embeddings of the reference grid are
+    resampled bicubically to the input's grid, as DeiT does to change resolution
+    (Touvron et al. 2021, Sec. 3); at the reference side nothing is resampled.
+
 ``feature_dim`` inserts a linear bottleneck so the penultimate layer has that size (2 or 3
 to draw decision regions).
 
@@ -27,15 +40,38 @@ features the head reads are non-negative (``"nonnegative"``: post-ReLU, the ResN
 Park, Kim & Lee 2024, Sec. 2). The ``feature_dim`` bottleneck is linear, without a ReLU,
 so its features are signed (``"sphere"``: the LayerNorm-output case of their transformer
 models); ``--feature-dim`` equal to the body's width gives signed features of the same
-size. The geometry of :mod:`deep.geometry` restricts class centers to this domain.
+size. The ViT's features come after a LayerNorm and are signed (``"sphere"``) already.
+The geometry of :mod:`deep.geometry` restricts class centers to this domain.
 """
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Classifier", "build_model"]
+__all__ = ["VIT_SPECS", "Classifier", "ViTBody", "ViTSpec", "build_model"]
+
+
+class ViTSpec(NamedTuple):
+    """The sizes of a named ViT other than the hidden size (which is ``--width``)."""
+
+    image_size: int  # reference side in pixels: the grid the position embeddings are for
+    patch_size: int
+    num_layers: int
+    num_heads: int
+    mlp_ratio: float  # MLP hidden size = mlp_ratio * hidden
+
+
+#: The ``--model`` ViTs. ``vit``: our choice for 8x8 digits on two CPU cores (a scaled-down
+#: ViT-Lite). ``vit_cifar``: ViT-Lite-7/4 (Hassani et al. 2021, Table 1) with ``--width 256``.
+VIT_SPECS: dict[str, ViTSpec] = {
+    "vit": ViTSpec(image_size=8, patch_size=2, num_layers=4, num_heads=4, mlp_ratio=2.0),
+    "vit_cifar": ViTSpec(image_size=32, patch_size=4, num_layers=7, num_heads=4, mlp_ratio=2.0),
+}
 
 
 class Classifier(nn.Module):
@@ -155,25 +191,114 @@ def _resnet18(cin: int, w: int, preact: bool) -> tuple[nn.Module, int]:
     return nn.Sequential(*layers), c
 
 
+class ViTBody(nn.Module):
+    """A torchvision ``VisionTransformer`` trunk: images (B, C, H, W) -> class token (B, hidden).
+
+    The output is the class token after the encoder's final LayerNorm (signed), the vector
+    torchvision's ``heads`` would read; the linear head is the :class:`Classifier`'s.
+
+    Parameters
+    ----------
+    in_channels : int
+    image_size : int
+        Reference image side; the position embeddings are learned for its grid of
+        ``(image_size / patch_size)^2`` tokens (plus the class token).
+    patch_size, num_layers, num_heads, hidden_dim, mlp_dim : int
+        As torchvision's ``VisionTransformer``; ``hidden_dim`` divisible by ``num_heads``.
+    dropout, attention_dropout : float, default 0.0
+
+    Notes
+    -----
+    torchvision's stem reads 3 channels; it is replaced by a ``patch_size`` convolution
+    from ``in_channels`` with torchvision's initialisation (truncated normal, std
+    ``sqrt(1 / fan_in)``, zero bias). An input whose side differs from ``image_size`` (a
+    multiple of ``patch_size``) gets the grid embeddings resampled bicubically to its grid
+    (Touvron et al. 2021, Sec. 3, "fine-tuning at different resolution"); at
+    ``image_size`` :meth:`forward` equals torchvision's forward without its head.
+    """
+
+    def __init__(self, in_channels: int, image_size: int, patch_size: int, num_layers: int,
+                 num_heads: int, hidden_dim: int, mlp_dim: int, dropout: float = 0.0,
+                 attention_dropout: float = 0.0) -> None:
+        super().__init__()
+        from torchvision.models import VisionTransformer
+
+        for name, value in (("patch_size", patch_size), ("num_layers", num_layers),
+                            ("num_heads", num_heads), ("hidden_dim", hidden_dim),
+                            ("mlp_dim", mlp_dim), ("in_channels", in_channels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} is not valid: expected a positive integer")
+        if hidden_dim % num_heads:
+            raise ValueError(f"--width={hidden_dim!r} (the ViT hidden size) is not valid with "
+                             f"{num_heads} heads: expected a multiple of {num_heads}")
+        if image_size < patch_size or image_size % patch_size:
+            raise ValueError(f"image_size={image_size!r} is not valid with patch_size="
+                             f"{patch_size}: expected a positive multiple of the patch")
+        vit = VisionTransformer(image_size, patch_size, num_layers, num_heads, hidden_dim,
+                                mlp_dim, dropout, attention_dropout, num_classes=1)
+        vit.conv_proj = nn.Conv2d(in_channels, hidden_dim, patch_size, patch_size)
+        nn.init.trunc_normal_(vit.conv_proj.weight, std=math.sqrt(1 / (
+            in_channels * patch_size * patch_size)))
+        nn.init.zeros_(vit.conv_proj.bias)
+        vit.heads = nn.Identity()  # the Classifier's head reads the class token
+        self.vit = vit
+        self.patch_size, self.grid = patch_size, image_size // patch_size
+
+    def _position_embedding(self, gh: int, gw: int) -> torch.Tensor:
+        """Position embeddings (1, 1 + gh gw, hidden) for a gh x gw grid of tokens."""
+        pos = self.vit.encoder.pos_embedding  # (1, 1 + g^2, hidden)
+        if (gh, gw) == (self.grid, self.grid):
+            return pos
+        cls, grid = pos[:, :1], pos[:, 1:]
+        grid = grid.reshape(1, self.grid, self.grid, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+        return torch.cat([cls, grid.flatten(2).transpose(1, 2)], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class token after the final LayerNorm, shape (B, hidden), for x (B, C, H, W)."""
+        h, w = x.shape[-2:]
+        p = self.patch_size
+        if h % p or w % p:
+            raise ValueError(f"images of size {h}x{w} do not split into {p}x{p} patches: "
+                             f"expected sides that are multiples of {p}")
+        vit = self.vit
+        tokens = vit.conv_proj(x)  # (B, hidden, H/p, W/p)
+        gh, gw = tokens.shape[-2:]
+        tokens = tokens.flatten(2).transpose(1, 2)  # (B, gh gw, hidden)
+        tokens = torch.cat([vit.class_token.expand(len(x), -1, -1), tokens], dim=1)
+        enc = vit.encoder
+        tokens = enc.ln(enc.layers(enc.dropout(tokens + self._position_embedding(gh, gw))))
+        return tokens[:, 0]
+
+
 def build_model(name: str, in_channels: int, num_classes: int, mean: torch.Tensor,
-                std: torch.Tensor, width: int, feature_dim: int | None = None) -> Classifier:
+                std: torch.Tensor, width: int, feature_dim: int | None = None, *,
+                image_size: int | None = None) -> Classifier:
     """Build a :class:`Classifier` (weights from the global torch RNG: seed it first).
 
     Parameters
     ----------
-    name : {"cnn", "resnet18", "preact_resnet18"}
+    name : {"cnn", "resnet18", "preact_resnet18", "vit", "vit_cifar"}
     in_channels, num_classes : int
     mean, std : Tensor of shape (in_channels,)
     width : int
-        Base channel width ``w``.
+        Base channel width ``w``; for a ViT the hidden size (a multiple of its heads).
     feature_dim : int, optional
         Penultimate size via a linear bottleneck.
+    image_size : int, optional
+        ViTs only: the reference image side whose grid the position embeddings are
+        learned for (default :data:`VIT_SPECS`'s; other sides are resampled to).
     """
     if name == "cnn":
         body, dim = _small_cnn(in_channels, width)
     elif name in ("resnet18", "preact_resnet18"):
         body, dim = _resnet18(in_channels, width, preact=name == "preact_resnet18")
+    elif name in VIT_SPECS:
+        spec = VIT_SPECS[name]
+        body = ViTBody(in_channels, image_size or spec.image_size, spec.patch_size,
+                       spec.num_layers, spec.num_heads, width, round(spec.mlp_ratio * width))
+        return Classifier(body, width, num_classes, mean, std, feature_dim, signed_body=True)
     else:
-        raise ValueError(f"--model={name!r} is not valid: expected cnn, resnet18 or "
-                         "preact_resnet18")
+        raise ValueError(f"--model={name!r} is not valid: expected cnn, resnet18, "
+                         "preact_resnet18, " + " or ".join(VIT_SPECS))
     return Classifier(body, dim, num_classes, mean, std, feature_dim)

@@ -11,6 +11,7 @@ from torchvision.transforms import v2
 from deep.losses import one_hot_smooth
 from deep.mixing import (
     CutMix,
+    DeiTMix,
     Mixing,
     MixParams,
     MixRNG,
@@ -119,6 +120,7 @@ def _methods():
     return [
         Mixing(), MixUp(1.0), MixUp(0.2, prob=0.5), CutMix(1.0), CutMix(2.0, prob=0.5),
         VarMixup(vae), VarMixup(vae, latent="sample", clean_frac=0.5, prob=0.7),
+        DeiTMix(), DeiTMix(prob=0.5, clean_frac=0.25),
     ]
 
 
@@ -212,6 +214,9 @@ def test_varmixup_clean_fraction_keeps_the_tail_clean():
     (dict(reg="cutmix", alpha=-1.0), r"--mix-alpha=-1\.0"),
     (dict(reg="mixup", prob=1.5), r"--mix-prob=1\.5 .*probability"),
     (dict(reg="varmixup"), r"--reg varmixup needs --vae-checkpoint"),
+    (dict(reg="deit", alpha=0.0), r"--mix-alpha=0\.0 .*alpha > 0"),
+    (dict(reg="deit", prob=-0.1), r"--mix-prob=-0\.1 .*probability"),
+    (dict(reg="deit", switch_prob=2.0), r"switch_prob=2\.0 .*probability"),
     (dict(reg="nope"), r"--reg='nope' is not valid: expected none, ls"),
 ])
 def test_build_mixing_errors(kwargs, match):

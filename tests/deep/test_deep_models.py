@@ -16,7 +16,7 @@ from deep.models import build_model
 
 @pytest.mark.parametrize("name, width, feature_dim, expected_dim", [
     ("cnn", 8, None, 32), ("resnet18", 4, None, 32), ("preact_resnet18", 4, None, 32),
-    ("cnn", 8, 2, 2), ("preact_resnet18", 4, 3, 3),
+    ("cnn", 8, 2, 2), ("preact_resnet18", 4, 3, 3), ("vit", 8, None, 8), ("vit", 8, 3, 3),
 ])
 def test_models_expose_features_and_linear_head(name, width, feature_dim, expected_dim):
     torch.manual_seed(0)
