@@ -17,10 +17,17 @@ and measures, on the test split:
 * **robustness**: FGSM and PGD at the strong and weak budgets, corruption accuracy
   (5 corruptions x 5 severities; real CIFAR-10-C when present), local linearity
   (Qin et al. 2019);
-* for VarMixup runs, the off-segment distance and realism of its samples (Mangla et al.).
+* for VarMixup runs, the off-segment distance and realism of its samples (Mangla et al.);
+* two interventions, each a section with its own options (:func:`extra_options`):
+  ``rescale``, the penultimate features rescaled to a target training RMS (the hard-label
+  baseline's) with the head unchanged, before/after calibration and PGD robustness (Park,
+  Kim & Lee 2024, claim 16; :mod:`deep.interventions`), and ``mixup_inference``, accuracy
+  with Mixup Inference under oblivious PGD (Pang et al. 2020; VarMixup claim C5;
+  :mod:`deep.mixup_inference`).
 
 Every random draw comes from generators seeded by ``seed`` (saved in the file). A second
-call with the same analysis options returns the saved file.
+call with the same analysis options returns the saved file; a saved analysis whose
+interventions are missing or had other options gets only those sections computed.
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["ANALYSIS_FORMAT", "CENTER_TYPES", "LS_REFERENCE_EPS", "analyze_run",
-           "analysis_options"]
+__all__ = ["ANALYSIS_FORMAT", "CENTER_TYPES", "LS_REFERENCE_EPS", "MI_REGS", "analyze_run",
+           "analysis_options", "baseline_rms", "extra_options"]
 
 ANALYSIS_FORMAT = "deep.analysis/1"
 CENTER_TYPES = ("min_loss", "min_loss_sphere", "class_mean", "class_mean_centered", "weight")
@@ -43,6 +50,11 @@ LS_REFERENCE_EPS = 0.1
 SCALES = (0.25, 0.5, 2.0, 4.0)  # cone invariance: z -> a z
 FEATURE_SCALES = (1.0, 0.75, 0.5, 0.25)  # post-hoc feature scaling (Park et al., Fig. 22)
 SEED_STREAMS = ("attack", "corruption", "linearity", "fisher", "probe", "varmix")
+# The interventions' streams, drawn after SEED_STREAMS from the same seed (independent).
+EXTRA_STREAMS = ("rescale", "mixup_inference")
+# Runs that get the Mixup Inference section by default: VarMixup claim C5 compares
+# varmixup with mixup; none is the reference.
+MI_REGS = ("none", "mixup", "varmixup")
 
 
 def analysis_options(*, max_attack_images: int = 1000, n_bins: int = 15,
@@ -70,6 +82,92 @@ def analysis_options(*, max_attack_images: int = 1000, n_bins: int = 15,
             "linearity_eps": float(linearity_eps), "linearity_steps": int(linearity_steps),
             "seed": int(seed), "ls_reference_eps": LS_REFERENCE_EPS,
             "scales": list(SCALES), "feature_scales": list(FEATURE_SCALES)}
+
+
+def extra_options(*, rescale_target_rms: float | None = None, mi_lam: float | None = None,
+                  mi_samples: int | None = None, mi_regs=MI_REGS) -> dict:
+    """The options of the two interventions (each section's cache key; see
+    :func:`analyze_run`). ``rescale_target_rms`` None: no ``rescale`` section; ``mi_regs``
+    empty: no ``mixup_inference`` section."""
+    from .mixup_inference import DEFAULT_LAM, DEFAULT_SAMPLES, check_options
+
+    lam = DEFAULT_LAM if mi_lam is None else mi_lam
+    n = DEFAULT_SAMPLES if mi_samples is None else mi_samples
+    check_options("pl", lam, n)
+    if rescale_target_rms is not None:
+        t = rescale_target_rms
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0 < t < float("inf")):
+            raise ValueError(f"rescale_target_rms={t!r}: expected a finite positive RMS (the "
+                             "baseline's mean training-feature RMS) or None")
+    if isinstance(mi_regs, str):
+        raise ValueError(f"mi_regs={mi_regs!r}: expected a sequence of regularizer names")
+    return {"rescale_target_rms": None if rescale_target_rms is None
+            else float(rescale_target_rms),
+            "mi_lam": float(lam), "mi_samples": int(n), "mi_regs": list(mi_regs)}
+
+
+def baseline_rms(run_dirs) -> float:
+    """Mean over runs of ``geometry.rms_train_mean`` in their ``analysis.json``: the target
+    of the ``rescale`` intervention (the hard-label runs of a setting)."""
+    from logitreg.io import load_json
+
+    vals = []
+    for run in map(Path, run_dirs):
+        path = run / "analysis.json"
+        if not path.exists():
+            raise ValueError(f"{path} is missing: analyse the baseline run {run} first")
+        vals.append(float(load_json(path)["geometry"]["rms_train_mean"]))
+    if not vals:
+        raise ValueError("run_dirs is empty: expected the baseline's run directories")
+    return float(np.mean(vals))
+
+
+def _section_options(name: str, setting: dict, opts: dict, xopts: dict) -> dict | None:
+    """What a section's cache key is for this run, or None when it does not apply."""
+    bounded = setting.get("dataset") != "synthetic"
+    presets = ["strong", "weak"] if bounded else []
+    seed = _all_seeds(opts["seed"])
+    if name == "rescale":
+        if xopts["rescale_target_rms"] is None:
+            return None
+        return {"target_rms": xopts["rescale_target_rms"], "n_bins": opts["n_bins"],
+                "presets": presets, "max_attack_images": opts["max_attack_images"],
+                "seed": seed["rescale"]}
+    if not bounded or setting.get("reg") not in xopts["mi_regs"]:
+        return None
+    return {"lam": xopts["mi_lam"], "n_samples": xopts["mi_samples"], "presets": presets,
+            "max_attack_images": opts["max_attack_images"], "seed": seed["mixup_inference"]}
+
+
+def _all_seeds(seed: int) -> dict:
+    from .config import derive_seeds
+
+    return derive_seeds(seed, SEED_STREAMS + EXTRA_STREAMS)
+
+
+def _rescale(model, data, sec: dict) -> dict:
+    from .geometry import extract_features
+    from .interventions import rescale_factor, rescale_measures
+
+    with torch.no_grad():
+        z_tr, _ = extract_features(model, data.x_train)
+    s = rescale_factor(z_tr, sec["target_rms"])
+    n = min(sec["max_attack_images"], len(data.x_test))
+    att = {} if not sec["presets"] else dict(x_attack=data.x_test[:n], y_attack=data.y_test[:n])
+    out = rescale_measures(model, s, z_train=z_tr, y_train=data.y_train, x_test=data.x_test,
+                           y_test=data.y_test, presets=sec["presets"], n_bins=sec["n_bins"],
+                           seed=sec["seed"], **att)
+    return {"options": sec, "n_attacked": n if att else 0, **out}
+
+
+def _mixup_inference(model, data, sec: dict) -> dict:
+    from .mixup_inference import mi_scores
+
+    n = min(sec["max_attack_images"], len(data.x_test))
+    out = mi_scores(model, data.x_test[:n], data.y_test[:n], data.x_train, data.y_train,
+                    presets=sec["presets"], lam=sec["lam"], n_samples=sec["n_samples"],
+                    seed=sec["seed"])
+    return {"options": sec, "n_attacked": n, **out}
 
 
 def _f(t) -> float:
@@ -314,9 +412,47 @@ def _decision_regions(model, z, y, path: Path, title: str) -> None:
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100))
 
 
+def _load(run: Path, device, data_root):
+    """The run's config (dict), its data split on ``device`` and its model."""
+    from ._io import read_config
+    from .config import DataConfig, TrainConfig
+    from .data import load_dataset
+    from .train import load_model
+
+    cfg = read_config(run, TrainConfig)
+    data_fields = {f.name for f in dataclasses.fields(DataConfig)}
+    dcfg = DataConfig(**{k: (tuple(v) if isinstance(v, list) else v)
+                         for k, v in cfg.items() if k in data_fields})
+    if data_root:
+        dcfg = dataclasses.replace(dcfg, data_root=data_root)
+    return cfg, load_dataset(dcfg, device).to(device), load_model(run, device)
+
+
+SECTIONS = {"rescale": _rescale, "mixup_inference": _mixup_inference}
+
+
+def _pending(result: dict, opts: dict, xopts: dict) -> dict:
+    out = {}
+    for name in SECTIONS:
+        so = _section_options(name, result["setting"], opts, xopts)
+        if so is not None and (result.get(name) or {}).get("options") != so:
+            out[name] = so
+    return out
+
+
+def _add_sections(result: dict, pending: dict, model, data) -> None:
+    times = dict(result.get("section_seconds") or {})
+    for name, so in pending.items():
+        t = time.perf_counter()
+        result[name] = SECTIONS[name](model, data, so)
+        times[name] = time.perf_counter() - t
+    result["section_seconds"] = times
+
+
 def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
                 data_root: str | None = None, figures: bool = True, overwrite: bool = False,
-                **options) -> dict:
+                rescale_target_rms: float | None = None, mi_lam: float | None = None,
+                mi_samples: int | None = None, mi_regs=MI_REGS, **options) -> dict:
     """Measure one finished ``python -m deep.train`` run; write ``<run>/analysis.json``.
 
     Parameters
@@ -334,6 +470,15 @@ def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
         penultimate layer, ``decision_regions.png`` into the run directory.
     overwrite : bool, default False
         Recompute even if ``analysis.json`` holds an analysis with the same options.
+    rescale_target_rms : float, optional
+        Adds the ``rescale`` section: the features rescaled by s so that their mean
+        training RMS equals this target (the baseline's, :func:`baseline_rms`), head
+        unchanged; calibration and PGD robust accuracy (strong, weak) before and after
+        (:func:`deep.interventions.rescale_measures`; Park, Kim & Lee 2024, claim 16).
+    mi_lam, mi_samples : optional
+        lam_MI (default 0.6, ours) and N_MI (default 30, ours) of the ``mixup_inference``
+        section (:func:`deep.mixup_inference.mi_scores`), added for runs whose regularizer
+        is in ``mi_regs`` (default none, mixup, varmixup) on [0, 1] images.
     **options
         :func:`analysis_options`: ``n_bins`` (15), ``probe_alphas`` ((0, 0.02, 0.2)),
         ``probe_gammas`` ((1, 10, 30)), ``probe_train`` (balanced probe training size,
@@ -352,44 +497,45 @@ def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
         radiality, temperature_agreement, feature_scaling, head); ``logit_gaps``;
         ``bridge`` (fisher, effective noise, probes); ``robustness`` (attacks,
         corruptions, local_linearity; absent for synthetic images, which are not in
-        [0, 1]); ``varmix`` (VarMixup runs); ``options``, ``seeds``, ``seconds``.
+        [0, 1]); ``varmix`` (VarMixup runs); ``rescale`` and ``mixup_inference`` (each
+        with its ``options``; see above); ``options``, ``seeds``, ``seconds`` (the base
+        analysis), ``section_seconds`` (per intervention).
 
     References
     ----------
-    Park, Kim & Lee (2024), Tables 1-2; Beck, Bar-Sinai & Levi (2026), Sec. 3.2, Eqs. 26-27,
-    35-36, Fig. 9; Guo et al. (2017); Qin et al. (2019); Mangla et al. (VarMixup).
+    Park, Kim & Lee (2024), Tables 1-2, claim 16; Beck, Bar-Sinai & Levi (2026), Sec. 3.2,
+    Eqs. 26-27, 35-36, Fig. 9; Guo et al. (2017); Qin et al. (2019); Mangla et al.
+    (VarMixup), C5; Pang, Xu & Zhu (2020).
     """
     from logitreg.io import load_json, save_json
 
-    from ._io import read_config
-    from .config import DataConfig, TrainConfig, derive_seeds
+    from .config import derive_seeds
     from .corruptions import corrupt
-    from .data import load_dataset
     from .geometry import extract_features
-    from .train import load_model
 
     run = Path(run_dir)
     opts = analysis_options(max_attack_images=max_attack_images, **options)
+    xopts = extra_options(rescale_target_rms=rescale_target_rms, mi_lam=mi_lam,
+                          mi_samples=mi_samples, mi_regs=mi_regs)
     path = run / "analysis.json"
     if path.exists() and not overwrite:
         try:
             saved = load_json(path)
         except ValueError:
             saved = {}
-        if saved.get("options") == opts:
-            return saved
+        if saved.get("options") == opts:  # the base analysis is cached
+            pending = _pending(saved, opts, xopts)
+            if not pending:
+                return saved
+            _, data, model = _load(run, device, data_root)
+            _add_sections(saved, pending, model, data)
+            save_json(path, saved)
+            return load_json(path)
     if not (run / "results.json").exists():
         raise ValueError(f"{run} holds no results.json: expected a finished python -m "
                          "deep.train run (finish it with --resume)")
     t0 = time.perf_counter()
-    cfg = read_config(run, TrainConfig)
-    data_fields = {f.name for f in dataclasses.fields(DataConfig)}
-    dcfg = DataConfig(**{k: (tuple(v) if isinstance(v, list) else v)
-                         for k, v in cfg.items() if k in data_fields})
-    if data_root:
-        dcfg = dataclasses.replace(dcfg, data_root=data_root)
-    data = load_dataset(dcfg, device).to(device)
-    model = load_model(run, device)
+    cfg, data, model = _load(run, device, data_root)
     K = data.num_classes
     seeds = derive_seeds(opts["seed"], SEED_STREAMS)
 
@@ -439,5 +585,6 @@ def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
             _decision_regions(model, z_te, y_te, run / "decision_regions.png",
                               f"{run.name}: head argmax regions, test features")
     result.update(options=opts, seeds=seeds, seconds=time.perf_counter() - t0)
+    _add_sections(result, _pending(result, opts, xopts), model, data)
     save_json(path, result)
     return load_json(path)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CLAIMS", "Claim", "Stat", "collect", "compare", "group_runs", "label", "stat",
-           "verdict_all"]
+__all__ = ["CLAIMS", "STUDIES", "Claim", "Stat", "collect", "compare", "group_runs", "label",
+           "load_studies", "stat", "verdict_all"]
 
 MIXING = ("mixup", "cutmix", "varmixup")
 SOFT = ("ls", "mixup", "cutmix")  # the soft-label methods of Park, Kim & Lee (2024)
@@ -179,13 +179,79 @@ def verdict_all(verdicts: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Claim:
-    """A checkable claim: ``check(groups) -> (verdict, numbers)``, the rule in ``rule``."""
+    """A checkable claim: ``check(groups) -> (verdict, numbers)``, the rule in ``rule``.
+
+    A claim with ``study`` set is measured by a separate experiment, not on the analysed
+    runs: ``check`` is then given that study's result (:data:`STUDIES`; None when it was
+    not passed to the report)."""
 
     paper: str
     key: str
     text: str
     rule: str
     check: Callable
+    study: str | None = None
+
+
+def _architecture_verdict(summary):
+    from .architecture import claim13_verdict
+
+    return claim13_verdict(summary)
+
+
+def _manifold_verdict(result):
+    from .manifold import c7_verdict
+
+    return c7_verdict(result)
+
+
+# The separate studies a claim may rest on: name -> (how to recognise its JSON, the
+# verdict rule of its module, the command that writes it, where it is documented).
+STUDIES: dict[str, tuple[Callable, Callable, str, str]] = {
+    "architecture": (lambda d: "cells" in d and "differences" in d, _architecture_verdict,
+                     "python -m deep.architecture --dataset digits --out runs/architecture "
+                     "(runs/architecture/summary.json)", "docs/architecture_confound.md"),
+    "manifold": (lambda d: "seeds" in d and str(d.get("claim", "")).startswith("VarMixup C7"),
+                 _manifold_verdict, "python -m deep.manifold --out runs/manifold "
+                 "(runs/manifold/result.json)", "docs/varmixup_manifold.md"),
+}
+
+
+def load_studies(paths) -> dict[str, dict]:
+    """The JSON results of separate studies (:data:`STUDIES`), keyed by study name.
+
+    Raises ``ValueError`` naming the file when it is missing or not a known study's."""
+    from logitreg.io import load_json
+
+    out = {}
+    for path in map(Path, paths or ()):
+        if not path.is_file():
+            raise ValueError(f"--study {path}: no such file: expected the summary.json of "
+                             "python -m deep.architecture or the result.json of python -m "
+                             "deep.manifold")
+        data = load_json(path)
+        kinds = [k for k, (is_kind, *_rest) in STUDIES.items()
+                 if isinstance(data, dict) and is_kind(data)]
+        if not kinds:
+            raise ValueError(f"--study {path} is not the result of a known study: expected "
+                             "the summary.json of python -m deep.architecture or the "
+                             "result.json of python -m deep.manifold")
+        out[kinds[0]] = data
+    return out
+
+
+def _study(name: str):
+    """A claim's check from the study ``name``: its module's verdict rule on its result."""
+    _, verdict, command, doc = STUDIES[name]
+
+    def check(result):
+        if result is None:
+            return "not tested", f"a separate study: run {command} and pass it with --study"
+        v, why = verdict(result)
+        v = "not tested" if v == "undetermined" else v  # e.g. one seed: no spread
+        return v, f"{why} (study: {command}; {doc})"
+
+    return check
 
 
 def _find(groups: dict, reg: str, *, clean=None, two_d=False) -> list[dict] | None:
@@ -357,6 +423,80 @@ def _ls_gap(groups):
     return ("held" if off < 0.2 else "did not hold",
             f"ls: mean train gap {m.fmt()} vs log(1 + K(1-eps)/eps) = {t:.3f} "
             f"(relative offset {off:.2f})")
+
+
+def _direction(a: Stat, b: Stat) -> int:
+    """+1 if a > b beyond the combined std, -1 if a < b beyond it, else 0."""
+    return (1 if compare(a, b, ">") == "held" else -1 if compare(a, b, "<") == "held"
+            else 0)
+
+
+PRESETS = ("strong", "weak")
+
+
+def _causal_split(groups):
+    """Claim 16: the rescale intervention (``rescale`` section of the analysis)."""
+    b = _find(groups, "none")
+    if b is None or not all("rescale" in a for a in b):
+        return "not tested", "no none runs with the rescale intervention"
+    verdicts, nums = [], []
+    for reg in SOFT:
+        g = _find(groups, reg, clean=0.0)
+        if g is None or not all("rescale" in a for a in g):
+            continue
+        e = {w: (stat(g, f"rescale.{w}.ece"), stat(b, f"rescale.{w}.ece"))
+             for w in ("before", "after")}
+        gain_before = compare(*e["before"], "<") == "held"
+        gain_after = compare(*e["after"], "<") == "held"
+        rob, rob_txt = [], []
+        for p in PRESETS:
+            path = {w: f"rescale.{w}.attacks.{p}.robust_acc" for w in ("before", "after")}
+            rb, nb = stat(g, path["before"]), stat(b, path["before"])
+            ra, na = stat(g, path["after"]), stat(b, path["after"])
+            if not np.isfinite(rb.mean):
+                continue
+            d0, d1 = _direction(rb, nb), _direction(ra, na)
+            if d0 != 0:
+                rob.append(d1 == d0)
+            rob_txt.append(f"{p} PGD acc {rb.fmt()} -> {ra.fmt()} (none {nb.fmt()} -> "
+                           f"{na.fmt()}; difference {'+-'[d0 < 0] if d0 else 'none'} "
+                           f"before, {'+-'[d1 < 0] if d1 else 'none'} after)")
+        rob_diff, rob_persists = bool(rob), bool(rob) and all(rob)
+        if gain_after:
+            v = "did not hold"
+        elif not gain_before and not rob_diff:
+            v = "not tested"
+        elif gain_before and rob_persists:
+            v = "held"
+        else:
+            v = "mixed"
+        verdicts.append(v)
+        s_ = stat(g, "rescale.scale")
+        nums.append(
+            f"{reg} (s = {s_.fmt(3)}): ECE {e['before'][0].fmt()} -> {e['after'][0].fmt()} "
+            f"vs none {e['before'][1].fmt()} -> {e['after'][1].fmt()} (ECE gain over none "
+            f"before: {'yes' if gain_before else 'no'}, after: "
+            f"{'yes' if gain_after else 'no'}); " + "; ".join(rob_txt) + f" [{v}]")
+    if not verdicts:
+        return "not tested", "no soft-label runs with the rescale intervention"
+    return verdict_all(verdicts), " / ".join(nums)
+
+
+def _mixup_inference(groups):
+    """C5: robust accuracy with MI (strong PGD, oblivious), varmixup vs mixup, MI-PL and
+    MI-OL, at both clean fractions."""
+    g = _find(groups, "varmixup")
+    if g is None or not all("mixup_inference" in a for a in g):
+        return "not tested", "no varmixup runs with the Mixup Inference section"
+    parts, nums = [], []
+    for v in ("pl", "ol"):
+        verdict, text = _varmix(f"mixup_inference.strong.{v}", ">")(groups)
+        parts.append(verdict)
+        nums.append(f"MI-{v.upper()}: {text}")
+    plain = _varmix("mixup_inference.strong.plain", ">")(groups)[1]
+    o = g[0]["mixup_inference"].get("options", {})
+    head = f"lam_MI {o.get('lam', '?')}, N_MI {o.get('n_samples', '?')}: "
+    return verdict_all(parts), head + "; ".join(nums) + f"; without MI: {plain}"
 
 
 def _not_tested(why):
@@ -580,16 +720,30 @@ CLAIMS: tuple[Claim, ...] = (
           "Spearman rank correlation of mean cosine (min-loss, domain) and weak-PGD success "
           "over the settings: held if <= -0.8, did not hold if >= 0, mixed between",
           lambda g: _across(g, COS, "robustness.attacks.weak.pgd.success_rate", expect="-")),
-    Claim(P1, "13", "transformer recipes look like regularized CNNs",
-          "", _not_tested("one CNN architecture only")),
+    Claim(P1, "13", "transformer recipes look like regularized CNNs (the recipe, not the "
+          "architecture)",
+          "CNN vs ViT, each with hard labels (none) and with the DeiT recipe (Mixup/CutMix "
+          "switch + LS 0.1); lower logit scale, higher cosine to the min-loss center, lower "
+          "ECE count as more regularized when beyond the combined std: held if ViT+deit is "
+          "more regularized than CNN+none on all three and ViT+none is not; did not hold if "
+          "ViT+none already is on all three, or ViT+deit on none; mixed otherwise "
+          "(deep.architecture.claim13_verdict)", _study("architecture"), study="architecture"),
     Claim(P1, "14", "Theorem 1's assumptions: small biases, equal |w_k|",
           "held per setting if bias ratio < 0.1 and CV of |w_k| < 0.1; held if in every "
           "setting, mixed if in some", _theorem1),
     Claim(P1, "15", "LS has a finite optimum: logit gap log(1 + K(1-eps)/eps)",
           "held if the mean training gap of ls is within 20 % of the target", _ls_gap),
     Claim(P1, "16", "magnitude drives calibration, alignment drives robustness",
-          "", _not_tested("needs a purpose-built intervention (rescaling regularized "
-                          "features to the baseline RMS)")),
+          "intervention: every model's penultimate features rescaled by one s > 0 so that "
+          "their mean training RMS equals that of none (mean over seeds), head and bias "
+          "unchanged (cosines unchanged); ECE and PGD robust accuracy (strong, weak; the "
+          "rescaled model attacked end to end) before and after. Per method (ls, mixup, "
+          "cutmix): did not hold if ECE(method) < ECE(none) beyond the combined std after "
+          "the rescale (the ECE gain persists); held if that gain existed before and is "
+          "gone after, and every preset whose robust accuracy differed from none's beyond "
+          "the combined std before still differs with the same sign after (at least one "
+          "did); not tested if neither an ECE gain nor a robustness difference existed "
+          "before; mixed otherwise. Over methods as claim 3", _causal_split),
     Claim(P2, "C1", "VarMixup is better calibrated than Mixup (ECE)",
           "held if ECE(varmixup) < ECE(mixup) by more than the combined std, against mixup "
           "at clean fraction 0 and at VarMixup's clean fraction; mixed if against one",
@@ -605,11 +759,22 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(P2, "C4", "clean accuracy about equal to Mixup's (not claimed; the expectation)",
           "held if |acc(varmixup) - acc(mixup)| <= 0.01 + combined std, for both clean "
           "fractions; mixed if for one", _parity),
-    Claim(P2, "C5", "adversarial robustness with Mixup Inference",
-          "", _not_tested("Mixup Inference is not implemented")),
+    Claim(P2, "C5", "VarMixup + Mixup Inference is more robust than Mixup + MI",
+          "robust accuracy under the strong PGD (8/255, 10 steps) crafted against the plain "
+          "model (oblivious), predicted by MI-PL and by MI-OL (Pang et al. 2020; lam_MI and "
+          "N_MI in the numbers): held if varmixup's > mixup's by more than the combined std, "
+          "against mixup at clean fraction 0 and at VarMixup's clean fraction, for both MI "
+          "variants; mixed if for some", _mixup_inference),
     Claim(P2, "C6", "transferability", "", _not_tested("meaning not settled (spec)")),
-    Claim(P2, "C7", "latent mixups look like one object", "",
-          _not_tested("visual; see the VAE's grid.png")),
+    Claim(P2, "C7", "latent mixups look like one object, not a double exposure (the bar "
+          "manifold)",
+          "per VAE seed, the latent-midpoint decode of two bars 30-75 degrees apart against "
+          "the single bar at the interpolated angle and the double exposure (MSE; D = "
+          "MSE(double) - MSE(single)): a seed favours the single bar if more than half the "
+          "pairs are closer to it and D > 2 SE, the double exposure if fewer than half and "
+          "D < -2 SE; held if every seed favours the single bar, did not hold if every seed "
+          "the double exposure, mixed otherwise (deep.manifold.c7_verdict)",
+          _study("manifold"), study="manifold"),
     Claim(P2, "C8", "the code of an input mixup lies off the latent segment (the latent mix "
           "is on it by construction)",
           "held if the mean latent off-segment distance of input mixups minus two standard "

@@ -9,8 +9,10 @@
 3. a 2-d penultimate model (``--feature-dim 2``, signed features) for ``none`` and ``ls``,
    seed 0 only (the decision-region figure),
 
-then runs :func:`deep.analysis.analyze_run` on every run and writes the report
-(:mod:`deep.report`). Every training run and every analysis is one point of
+then runs :func:`deep.analysis.analyze_run` on every run, adds its two interventions
+(:func:`add_interventions`: every run's features rescaled to the training RMS of the
+``none`` runs of its setting, and Mixup Inference for ``none``, ``mixup``, ``varmixup``)
+and writes the report (:mod:`deep.report`). Every training run and every analysis is one point of
 :func:`logitreg.sweep.run_sweep` (cached under ``<out-dir>/sweep``), and a run killed
 mid-training resumes from its own checkpoint, so a killed experiment continues where it
 stopped when the same command is given again.
@@ -32,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAIN_CELLS", "TWO_D_CELLS", "build_cells", "main", "run_experiment",
-           "synthetic_theory"]
+__all__ = ["MAIN_CELLS", "TWO_D_CELLS", "add_interventions", "baseline_cell", "build_cells",
+           "main", "run_experiment", "synthetic_theory"]
 
 # (name, --reg, --mix-clean-frac or None for the default, --feature-dim or None)
 MAIN_CELLS = (
@@ -109,6 +111,53 @@ def _analysis_point(name, reg, mix_clean_frac, feature_dim, seed, *, runs: str, 
 
     out = analyze_run(Path(runs) / f"{name}-seed{seed}", **options)
     return {"test_acc": out["accuracy"], "analysis_seconds": out["seconds"]}
+
+
+def _extension_point(name, reg, mix_clean_frac, feature_dim, seed, *, runs: str,
+                     options: dict, targets: dict, synthetic_sigma_n: float | None = None
+                     ) -> dict:
+    from .analysis import analyze_run
+
+    out = analyze_run(Path(runs) / f"{name}-seed{seed}", rescale_target_rms=targets[name],
+                      **options)
+    return {"section_seconds": out.get("section_seconds", {})}
+
+
+def baseline_cell(cell: dict, cells: list[dict]) -> dict | None:
+    """The ``none`` cell of the same setting (penultimate size, synthetic sigma_n)."""
+    for c in cells:
+        if (c["reg"] == "none" and c.get("feature_dim") == cell.get("feature_dim")
+                and c.get("synthetic_sigma_n") == cell.get("synthetic_sigma_n")):
+            return c
+    return None
+
+
+def add_interventions(groups: list[tuple[list[dict], list[int]]], *, runs, options: dict,
+                      config: dict, sweep: dict) -> list[dict]:
+    """The ``rescale`` and ``mixup_inference`` sections of every analysed run.
+
+    ``groups``: (cells, seeds) pairs, each cell analysed at its seeds. The rescale target of
+    a cell is :func:`deep.analysis.baseline_rms` of its :func:`baseline_cell` over that
+    group's seeds (Park, Kim & Lee 2024, claim 16: the hard-label baseline's magnitude);
+    cells without a baseline get no rescale section. Cached per point like the analysis
+    (and, inside ``analysis.json``, per section).
+    """
+    from logitreg.sweep import run_sweep
+
+    from .analysis import baseline_rms
+
+    out = []
+    for cells, seeds in groups:
+        targets = {}
+        for c in cells:
+            b = baseline_cell(c, cells)
+            targets[c["name"]] = None if b is None else baseline_rms(
+                [Path(runs) / f"{b['name']}-seed{s}" for s in seeds])
+        fn = functools.partial(_extension_point, runs=str(runs), options=options,
+                               targets=targets)
+        out += run_sweep(fn, cells, seeds, config={**config, "targets": targets},
+                         desc="interventions", **sweep)
+    return out
 
 
 def synthetic_theory(sigma_f: float, mu_f: float, n_classes: int, n_train: int, dim: int, *,
@@ -203,6 +252,13 @@ def run_experiment(args: argparse.Namespace) -> dict:
         analysed += run_sweep(afn, two_d, seeds[:1], config={"train": train_cfg,
                                                              "analysis": options},
                               desc="analyse 2-d", **sweep)
+    t_ext = time.perf_counter()
+    ext_opts = {k: v for k, v in options.items() if k != "device"}
+    add_interventions([(cells, seeds)] + ([(two_d, seeds[:1])] if two_d else []),
+                      runs=runs, options=options,
+                      config={"train": train_cfg, "analysis": ext_opts,
+                              "extras": "deep.analysis/interventions-1"}, sweep=sweep)
+    t_ext = time.perf_counter() - t_ext
     run_dirs = [r["run_dir"] for r in trained]
     extra = {}
     if args.dataset == "synthetic":
@@ -212,7 +268,9 @@ def run_experiment(args: argparse.Namespace) -> dict:
             dc.synthetic_sigma_f, dc.synthetic_mu_f, dc.synthetic_classes, n_train,
             int(np.prod(dc.synthetic_shape)), rng=np.random.default_rng(0))
     timing = {"train_seconds": t_train, "total_seconds": time.perf_counter() - t0,
+              "interventions_seconds": t_ext,
               "n_runs": len(run_dirs), "epochs": base["epochs"], **extra}
+    timing = _accumulate(out / "experiment.json", sys.argv, timing)
     save_json(out / "experiment.json", {"argv": sys.argv, "runs": run_dirs, **timing})
     if not args.no_report:
         from .report import write_report
@@ -223,6 +281,25 @@ def run_experiment(args: argparse.Namespace) -> dict:
     print(f"{len(run_dirs)} runs in {out} ({timing['total_seconds']:.0f} s, training "
           f"{t_train:.0f} s)")
     return {"runs": run_dirs, **timing}
+
+
+def _accumulate(path: Path, argv: list[str], timing: dict) -> dict:
+    """Add the times of an earlier invocation of the same command (same arguments) in the
+    same folder, so that a resumed experiment reports all the compute it took; the
+    seconds of this invocation alone go to ``last_seconds``."""
+    from logitreg.io import load_json
+
+    timing = dict(timing, last_seconds=timing["total_seconds"], invocations=1)
+    try:
+        prev = load_json(path)
+    except (OSError, ValueError):
+        return timing
+    if list(prev.get("argv", []))[1:] != list(argv)[1:]:
+        return timing
+    for key in ("train_seconds", "total_seconds", "interventions_seconds"):
+        timing[key] += float(prev.get(key) or 0.0)
+    timing["invocations"] += int(prev.get("invocations") or 1)
+    return timing
 
 
 def _floats(text: str) -> tuple[float, ...]:

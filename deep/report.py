@@ -32,6 +32,7 @@ from .claims import (
     collect,
     compare,
     group_runs,
+    load_studies,
     stat,
     verdict_all,
 )
@@ -116,6 +117,64 @@ TABLES = {
 }
 
 
+#: The two interventions; a table lists only the settings whose runs have the section.
+SECTION_TABLES = {
+    "rescale": ("Rescale intervention (Park et al. claim 16): features scaled by s to the "
+                "none runs' mean training RMS, head unchanged", [
+                    ("s", "rescale.scale"), ("RMS train before", "rescale.rms_train_before"),
+                    ("RMS train after", "rescale.rms_train_after"),
+                    ("ECE before", "rescale.before.ece"), ("ECE after", "rescale.after.ece"),
+                    ("NLL before", "rescale.before.nll"), ("NLL after", "rescale.after.nll"),
+                    ("OE after", "rescale.after.oe", 4),
+                    ("confidence after", "rescale.after.confidence"),
+                    ("PGD strong acc before", "rescale.before.attacks.strong.robust_acc"),
+                    ("PGD strong acc after", "rescale.after.attacks.strong.robust_acc"),
+                    ("PGD weak acc before", "rescale.before.attacks.weak.robust_acc"),
+                    ("PGD weak acc after", "rescale.after.attacks.weak.robust_acc"),
+                    ("cos class mean before", "rescale.before.cos_class_mean", 4),
+                    ("cos class mean after", "rescale.after.cos_class_mean", 4),
+                    ("predictions unchanged", "rescale.after.agreement_with_plain")]),
+    "mixup_inference": ("Mixup Inference (VarMixup claim C5; Pang et al. 2020): accuracy "
+                        "plain / MI-PL / MI-OL, PGD crafted against the plain model", [
+                            ("clean plain", "mixup_inference.clean.plain"),
+                            ("clean MI-PL", "mixup_inference.clean.pl"),
+                            ("clean MI-OL", "mixup_inference.clean.ol"),
+                            ("strong plain", "mixup_inference.strong.plain"),
+                            ("strong MI-PL", "mixup_inference.strong.pl"),
+                            ("strong MI-OL", "mixup_inference.strong.ol"),
+                            ("weak plain", "mixup_inference.weak.plain"),
+                            ("weak MI-PL", "mixup_inference.weak.pl"),
+                            ("weak MI-OL", "mixup_inference.weak.ol")]),
+}
+
+
+def _section_tables(groups) -> list[str]:
+    lines = []
+    for key, (title, cols) in SECTION_TABLES.items():
+        have = {k: g for k, g in groups.items() if all(key in a for a in g)}
+        if not have:
+            continue
+        a0 = next(iter(have.values()))[0][key]
+        o = a0["options"]
+        if key == "rescale":
+            note = ("s = (mean training RMS of the none runs of the setting, over seeds) / "
+                    "(this run's); cosines use the true class and fixed directions (class "
+                    "means of the unscaled training features), so they cannot change; "
+                    "\"predictions unchanged\" is the fraction of test predictions the "
+                    "rescale leaves as they were (below 1 only through the bias). PGD "
+                    f"attacks the rescaled model end to end on {a0['n_attacked']} test "
+                    "images, with the same random starts before and after; synthetic images "
+                    "are not attacked (not in [0, 1]).")
+        else:
+            note = (f"lam_MI = {o['lam']:g}, N_MI = {o['n_samples']} (our defaults; "
+                    "`deep.mixup_inference`); partners are clean training images of the "
+                    "plain model's predicted label (MI-PL) or of the other labels (MI-OL); "
+                    f"{a0['n_attacked']} test images; PGD presets as in the robustness "
+                    "table, crafted against the plain model (the oblivious setting).")
+        lines += [f"## {title}", "", note, ""] + _table(have, cols) + [""]
+    return lines
+
+
 def _figures(groups, out: Path) -> list[str]:
     folder = out.parent / (out.stem + "_figures")
     lines = []
@@ -158,10 +217,15 @@ def _synthetic_table(groups, experiment) -> list[str]:
     return lines + _table(syn, cols) + [""]
 
 
-def write_report(paths, out="docs/deep_results.md", *, experiment=None) -> Path:
-    """Write the Markdown report of the runs under ``paths`` to ``out`` (see module doc)."""
+def write_report(paths, out="docs/deep_results.md", *, experiment=None, studies=()) -> Path:
+    """Write the Markdown report of the runs under ``paths`` to ``out`` (see module doc).
+
+    ``studies``: JSON results of the separate studies some claims rest on
+    (:data:`deep.claims.STUDIES`: ``deep.architecture``'s summary.json,
+    ``deep.manifold``'s result.json); their claims are "not tested" without them."""
     from logitreg.io import atomic_write, load_json
 
+    study = load_studies(studies)
     runs = collect(paths)
     groups = group_runs(runs)
     out = Path(out)
@@ -184,10 +248,16 @@ def write_report(paths, out="docs/deep_results.md", *, experiment=None) -> Path:
              "have the mean training-feature norm as radius.", ""]
     for e in exps:
         argv = ["python -m deep.experiment"] + list(e.get("argv", [])[1:])
+        inter = e.get("interventions_seconds")
+        inter = ("" if inter is None else
+                 f"; the interventions (feature rescale; Mixup Inference where attacked) "
+                 f"{inter / 60:.1f} min")
+        calls = e.get("invocations")
+        calls = "" if not calls or calls == 1 else f" over {calls} invocations"
         lines += [f"Experiment: `{' '.join(argv)}`; {e.get('n_runs')} runs, "
-                  f"{e.get('total_seconds', float('nan')) / 60:.1f} min in total "
-                  f"(training {e.get('train_seconds', float('nan')) / 60:.1f} min; cached "
-                  "runs and analyses are not counted again).", ""]
+                  f"{e.get('total_seconds', float('nan')) / 60:.1f} min in total{calls} "
+                  f"(training {e.get('train_seconds', float('nan')) / 60:.1f} min{inter}; "
+                  "cached runs and analyses are not counted again).", ""]
     main_groups = {k: g for k, g in groups.items()
                    if g[0]["setting"].get("dataset") != "synthetic"}
     for title, cols in TABLES.items():
@@ -215,6 +285,7 @@ def write_report(paths, out="docs/deep_results.md", *, experiment=None) -> Path:
                   "alpha = 0 probe needs the weight penalty, which breaks the invariance "
                   "(App. E.4), as the paper's 30,000 Adam epochs from zero also do.", ""]
         lines += _table(main_groups, probe_cols) + [""]
+    lines += _section_tables(groups)
     lines += _synthetic_table(groups, exp)
     varmix = {k: g for k, g in groups.items() if "varmix" in g[0]
               and "skipped" not in g[0]["varmix"]}
@@ -239,7 +310,7 @@ def write_report(paths, out="docs/deep_results.md", *, experiment=None) -> Path:
               "| paper | # | claim | rule | verdict | numbers |", "|---|---|---|---|---|---|"]
     counts = defaultdict(int)
     for c in CLAIMS:
-        verdict, numbers = c.check(groups)
+        verdict, numbers = c.check(study.get(c.study)) if c.study else c.check(groups)
         counts[verdict] += 1
         cells = [_cell(x) for x in (c.text, c.rule or "-", numbers)]
         lines.append(f"| {c.paper} | {c.key} | {cells[0]} | {cells[1]} | **{verdict}** | "
@@ -260,11 +331,16 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--experiment", action="append", default=None,
                    help="experiment.json of python -m deep.experiment (timing, theory); "
                    "may be repeated")
+    p.add_argument("--study", action="append", default=None,
+                   help="result of a separate study a claim rests on: the summary.json of "
+                   "python -m deep.architecture (claim 13), the result.json of python -m "
+                   "deep.manifold (C7); may be repeated")
     args = p.parse_args(argv)
     result = {}
 
     def job():
-        result["out"] = write_report(args.runs, args.out, experiment=args.experiment)
+        result["out"] = write_report(args.runs, args.out, experiment=args.experiment,
+                                     studies=args.study)
         print(f"wrote {result['out']}")
 
     status = run_command("python -m deep.report", job)
