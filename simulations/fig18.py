@@ -43,16 +43,21 @@ def parse(argv):
     p.add_argument("--eta", type=float, default=0.1, help="GD step size (--method gd)")
     p.add_argument("--init", choices=INITS, default="uniform",
                    help="GD start (--method gd): U(+-1/sqrt(d)) is PyTorch's nn.Linear default")
+    p.add_argument("--solver", choices=("lbfgs", "newton"), default="lbfgs",
+                   help="logitreg.fit method of the l2 > 0 minimisers (--method exact)")
     a, config = parse_run_args(p, argv, QUICK)
     if a.method == "exact":  # GD-only options do not change exact results
         for k in ("epochs", "eta", "init"):
             config.pop(k)
+    else:
+        config.pop("solver")
     config["seed_list"] = list(range(a.seeds))
     return p, a, config
 
 
 def run(a, config, out):
-    gd = {} if a.method == "exact" else dict(epochs=a.epochs, eta=a.eta, init=a.init)
+    gd = dict(solver=a.solver) if a.method == "exact" else dict(epochs=a.epochs, eta=a.eta,
+                                                                 init=a.init)
     # One cached point per data draw (sigma_f, sigma_n, lam, seed) holding every l2: the
     # draw (and, for d > N, the row-space factorisation) is made once, not once per l2.
     points = run_sweep(

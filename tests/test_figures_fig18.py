@@ -90,8 +90,20 @@ def test_a_sequence_of_l2_equals_one_call_per_l2(lam, method):
             assert got[key] == pytest.approx(want[key], rel=1e-8, abs=1e-10), (l2, key)
 
 
+@pytest.mark.parametrize("lam", [0.6, 1.5])
+def test_lbfgs_and_newton_give_the_same_minimiser(lam):
+    """The default solver (L-BFGS) and Newton stop at the same gradient tolerance: every
+    output agrees far below what the figure resolves."""
+    kw = dict(lam=lam, l2=[1e-4, 1e-2, 0.2], sigma_f=0.5, sigma_n=2.0, n=150, seed=5)
+    for a, b in zip(weight_decay_geometry(**kw), weight_decay_geometry(**kw, solver="newton"),
+                    strict=True):
+        assert a["converged"] and b["converged"]
+        for key in ("test_acc", "cos_e1", "norm", "train_acc"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-9), key
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"method": "adam"}, "method"), ({"l2": -0.1}, "l2"), ({"l2": [0.1, -0.1]}, "l2"),
+    ({"method": "adam"}, "method"), ({"solver": "cvxpy"}, "solver"), ({"l2": -0.1}, "l2"), ({"l2": [0.1, -0.1]}, "l2"),
     ({"l2": []}, "l2"), ({"lam": 0.0}, "lam"),
     ({"method": "gd", "eta": 0.0}, "eta"), ({"method": "gd", "epochs": 0}, "epochs"),
     ({"method": "gd", "init": "ones"}, "init")])
