@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["ANALYSIS_FORMAT", "CENTER_TYPES", "LS_REFERENCE_EPS", "MI_REGS", "analyze_run",
-           "analysis_options", "baseline_rms", "extra_options"]
+__all__ = ["ANALYSIS_FORMAT", "CENTER_TYPES", "LS_REFERENCE_EPS", "MI_REGS", "analysis_options",
+           "analyze_run", "baseline_rms", "extra_options", "load_run"]
 
 ANALYSIS_FORMAT = "deep.analysis/1"
 CENTER_TYPES = ("min_loss", "min_loss_sphere", "class_mean", "class_mean_centered", "weight")
@@ -412,8 +412,9 @@ def _decision_regions(model, z, y, path: Path, title: str) -> None:
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100))
 
 
-def _load(run: Path, device, data_root):
-    """The run's config (dict), its data split on ``device`` and its model."""
+def load_run(run, device, data_root=None):
+    """A finished run of ``python -m deep.train``: its config (dict), its data split on
+    ``device`` (``data_root`` overrides the recorded one) and its trained model."""
     from ._io import read_config
     from .config import DataConfig, TrainConfig
     from .data import load_dataset
@@ -527,7 +528,7 @@ def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
             pending = _pending(saved, opts, xopts)
             if not pending:
                 return saved
-            _, data, model = _load(run, device, data_root)
+            _, data, model = load_run(run, device, data_root)
             _add_sections(saved, pending, model, data)
             save_json(path, saved)
             return load_json(path)
@@ -535,7 +536,7 @@ def analyze_run(run_dir, *, device: str = "cpu", max_attack_images: int = 1000,
         raise ValueError(f"{run} holds no results.json: expected a finished python -m "
                          "deep.train run (finish it with --resume)")
     t0 = time.perf_counter()
-    cfg, data, model = _load(run, device, data_root)
+    cfg, data, model = load_run(run, device, data_root)
     K = data.num_classes
     seeds = derive_seeds(opts["seed"], SEED_STREAMS)
 

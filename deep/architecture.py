@@ -185,12 +185,8 @@ def measure_run(run_dir, *, device: str = "cpu", data_root: str | None = None,
     -------
     dict of floats (and ``domain``, ``feature_dim``)
     """
-    import dataclasses
-
-    from ._io import read_config
+    from .analysis import load_run
     from .calibration import calibration_metrics
-    from .config import DataConfig, TrainConfig
-    from .data import load_dataset
     from .geometry import (
         class_means,
         cosine_to_centers,
@@ -198,17 +194,9 @@ def measure_run(run_dir, *, device: str = "cpu", data_root: str | None = None,
         feature_rms,
         min_loss_centers,
     )
-    from .train import load_model
 
     run = Path(run_dir)
-    cfg = read_config(run, TrainConfig)
-    data_fields = {f.name for f in dataclasses.fields(DataConfig)}
-    dcfg = DataConfig(**{k: (tuple(v) if isinstance(v, list) else v)
-                         for k, v in cfg.items() if k in data_fields})
-    if data_root:
-        dcfg = dataclasses.replace(dcfg, data_root=data_root)
-    data = load_dataset(dcfg, device).to(device)
-    model = load_model(run, device)
+    _, data, model = load_run(run, device, data_root)
     K = data.num_classes
     z_tr, _ = extract_features(model, data.x_train)  # (N_train, d)
     z_te, l_te = extract_features(model, data.x_test)  # (N_test, d), (N_test, K)
