@@ -20,7 +20,8 @@ diagrams), ``train``, ``summary``, ``geometry`` (representation-space measuremen
 alignment, effective noise, linear probes), ``attacks`` (FGSM, PGD, presets, local
 linearity), ``corruptions`` (CIFAR-10-C-style corruptions and the real CIFAR-10-C files),
 ``analysis`` (every measurement of a finished run), ``experiment`` (``python -m deep.experiment``),
-``claims`` (the papers' claims and their verdict rules), ``report``
+``groups`` (analysed runs grouped by setting, reduced over seeds), ``claims`` (the papers'
+claims and their verdict rules), ``report``
 (``python -m deep.report``), ``interventions`` (the feature rescale of Park et al.'s
 claim 16), ``mixup_inference`` (MI-PL / MI-OL, VarMixup's claim C5), and two separate
 studies: ``architecture`` (``python -m deep.architecture``: CNN vs ViT with and without
@@ -29,6 +30,6 @@ latent mixups on the bar manifold, VarMixup's claim C7).
 """
 
 __all__ = ["analysis", "architecture", "attacks", "bridge", "calibration", "claims", "config",
-           "corruptions", "data", "experiment", "geometry", "interventions", "losses",
+           "corruptions", "data", "experiment", "geometry", "groups", "interventions", "losses",
            "manifold", "mixing", "mixup_inference", "models", "report", "summary", "train",
            "vae", "varmix_measures"]
