@@ -27,7 +27,7 @@ from ._validation import ConvergenceWarning, check_choice, check_positive
 from .data import signal_plus_noise
 from .dynamics import gd
 from .metrics import cosine, cosine_to_e1
-from .solvers import _row_space, fit
+from .solvers import fit, row_space
 from .theory import fisher_direction, population_accuracy
 
 __all__ = ["INITS", "converged_geometry", "gd_endpoint", "gd_from", "helps_hurts_boundary",
@@ -98,7 +98,7 @@ def _limits(X, y, alpha, W0, *, reg="quadratic", row=None):
     every ``j`` (Prop. 5.1: the minimum-norm minimiser plus the start's component in the
     null space of ``X``, which GD never changes). Where the minimiser is not unique (``d >
     N``, ``alpha > 0``) the solve runs on the orthonormal row-space basis that ``fit`` itself
-    uses (``Q``, ``Xs`` with ``X = Xs Q^T``, from ``solvers._row_space``), so the minimiser
+    uses (``Q``, ``Xs`` with ``X = Xs Q^T``, from ``solvers.row_space``), so the minimiser
     is ``fit``'s bit for bit and the same ``Q`` projects every start: one ``O(N^2 d)``
     factorisation serves every ``alpha`` and every start on the same data.
 
@@ -128,7 +128,7 @@ def _limits(X, y, alpha, W0, *, reg="quadratic", row=None):
     row = {} if row is None else row
     if d > N and alpha > 0:
         if "Q" not in row:
-            row["Q"], row["Xs"] = _row_space(X)  # Q (d, r), Xs (N, r), r = rank <= N
+            row["Q"], row["Xs"] = row_space(X)  # Q (d, r), Xs (N, r), r = rank <= N
         Q = row["Q"]
         res = fit(row["Xs"], y, alpha, reg=reg)  # r <= N: the unique minimiser in Q's basis
         return Q @ res.w, W0 - (W0 @ Q) @ Q.T, res
@@ -136,7 +136,7 @@ def _limits(X, y, alpha, W0, *, reg="quadratic", row=None):
     if d <= N or res.separable:
         return res.w, np.zeros_like(W0), res
     if "Q" not in row:  # alpha = 0, d > N, not separable (degenerate data only)
-        row["Q"], row["Xs"] = _row_space(X)
+        row["Q"], row["Xs"] = row_space(X)
     Q = row["Q"]
     return res.w, W0 - (W0 @ Q) @ Q.T, res
 
@@ -465,9 +465,10 @@ def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, me
         :func:`logitreg.fit`'s method for ``"exact"`` with ``l2 > 0``; both stop at the
         same relative gradient tolerance (1e-10), where their weights agree to ~1e-8
         relative; where L-BFGS stops short of it (its line search can fail at the
-        rounding of the loss), Newton solves the problem again. L-BFGS is the default because this problem is strongly convex and cheap
-        per iteration: 2-8x faster than Newton on Fig. 18's grid (measured at N = 2000,
-        lam in {0.5, 1, 1.5}, l2 in {1e-4, 1e-2, 0.2}; docs/benchmarks.md).
+        rounding of the loss), Newton solves the problem again. L-BFGS is the default
+        because this problem is strongly convex and cheap per iteration: 2-8x faster
+        than Newton on Fig. 18's grid (measured at N = 2000, lam in {0.5, 1, 1.5}, l2 in
+        {1e-4, 1e-2, 0.2}; docs/benchmarks.md).
     seed : int
 
     Returns
@@ -502,9 +503,9 @@ def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, me
                                             epochs=epochs), True
         elif value > 0 and d > n:
             # The minimiser is unique and lies in the row space of X (w = -grad L / l2):
-            # solve there, on one factorisation for every l2, as fit itself would.
+            # solve there, on one factorisation for every l2 (and for a Newton fallback).
             if "Q" not in row:
-                row["Q"], row["Xs"] = _row_space(X)  # Q (d, r), Xs (n, r)
+                row["Q"], row["Xs"] = row_space(X)  # Q (d, r), Xs (n, r)
             res = _fit_l2(row["Xs"], y, value, solver)
             w, converged = row["Q"] @ res.w, bool(res.converged)
         elif value > 0:

@@ -61,7 +61,7 @@ from ._validation import (
 from .losses import LinearObjective, get_penalty, make_loss
 from .max_margin import max_margin
 
-__all__ = ["FitResult", "fit", "METHODS"]
+__all__ = ["FitResult", "fit", "row_space", "METHODS"]
 
 METHODS = ("newton", "lbfgs", "cvxpy")
 
@@ -390,7 +390,7 @@ def _solve_lbfgs(obj: LinearObjective, theta0, tol, max_iter):
 # ------------------------------------------------------------------------------- fit
 
 
-def _row_space(X):
+def row_space(X):
     """Orthonormal basis ``Q`` (d, r) of the row space of X, and ``X_r`` (N, r) with X = X_r Q^T.
 
     Thin QR of X^T: X = R^T Q^T, r = N. A row that depends on earlier ones (a repeated
@@ -496,7 +496,9 @@ def fit(
     (``d + 1 > N`` with an intercept) and ``l2 = 0`` the minimiser is not unique: the
     minimum-norm one (the GD limit from ``w = 0``; ``(w, b)`` jointly from ``(0, 0)`` with
     an intercept) is returned, or the GD limit from ``w0``. With ``l2 > 0`` and ``d > N``
-    the unique minimiser lies in the row space of ``X``, where it is computed.
+    the unique minimiser lies in the row space of ``X``, where Newton and cvxpy compute it
+    (L-BFGS, whose iterates from 0 stay there, works in the full space without the
+    factorisation).
 
     Positive weights do not change the hard-margin SVM (its constraints hold for every
     sample whatever its weight); zero weights remove their samples from it too.
@@ -573,12 +575,15 @@ def fit(
         # The minimisers form an affine set: solve in the row space of the design (with its
         # ones column, so that (w, b) is the minimum-norm pair, the GD limit from 0).
         Xa = np.hstack([X, np.ones((N, 1))]) if fit_intercept else X
-        Q, Xs = _row_space(Xa)  # Xs (N, r), r = rank <= N; (w, b) = Q v
+        Q, Xs = row_space(Xa)  # Xs (N, r), r = rank <= N; (w, b) = Q v
         intercept_in_Q = fit_intercept
-    elif l2 > 0 and d > N:
+    elif l2 > 0 and d > N and method != "lbfgs":
         # Unique minimiser, and w = -grad L / l2 lies in the row space of X (the intercept
         # stays a separate, unpenalised parameter); |w| = |v| there, so the penalty is kept.
-        Q, Xs = _row_space(X)
+        # Newton's d x d (there N x N) factorisations and cvxpy's cone program need the
+        # smaller problem; L-BFGS does not (its iterations cost O(N d) either way, and from
+        # 0 they stay in the row space), so it skips the O(N^2 d) factorisation.
+        Q, Xs = row_space(X)
     loss = make_loss(alpha, reg, K)
     labels = encode_labels(y, classes)
     fit_b = fit_intercept and not intercept_in_Q

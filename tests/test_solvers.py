@@ -366,6 +366,10 @@ def test_l2_newton_lbfgs_cvxpy_agree_with_weights(n_classes, d, rng):
     assert res["newton"].converged
     for m in ("lbfgs", "cvxpy"):
         assert _relgap(res[m].loss, res["newton"].loss) <= 1e-8, m
+    # L-BFGS solves d > N in the full space (Newton in the row space): the same weights, to
+    # L-BFGS's accuracy at the gradient tolerance (1.7e-7 at K = 3, d = 150, also when it
+    # was given the row space).
+    np.testing.assert_allclose(res["lbfgs"].coef, res["newton"].coef, rtol=1e-6, atol=1e-6)
     # The loss includes the penalty: recompute it from the weighted mean loss.
     r = res["newton"]
     obj = LinearObjective(X, y if n_classes > 2 else np.where(y > 0, 1.0, -1.0),
@@ -475,3 +479,20 @@ def test_cvxpy_sympy_translation_is_the_expression():
         got = sympy_to_cvxpy(expr, z, cp.Constant(t)).value
         want = np.array([float(expr.subs(z, v)) for v in t])
         np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=str(expr))
+
+
+@pytest.mark.parametrize("kind", ["well_conditioned", "ill_conditioned", "repeated_rows"])
+def test_row_space_is_an_orthonormal_basis_that_reproduces_x(kind, rng):
+    """X = X_r Q^T with Q^T Q = I on each of row_space's three paths (Cholesky, QR, SVD)."""
+    from logitreg.solvers import row_space
+
+    X = rng.standard_normal((12, 40))
+    if kind == "ill_conditioned":
+        X[:, :] *= np.logspace(0, -6, 12)[:, None]  # cond(X) ~ 1e6: Cholesky is refused
+    elif kind == "repeated_rows":
+        X[6:] = X[:6]  # rank 6 < N = 12
+    Q, Xr = row_space(X)
+    r = 6 if kind == "repeated_rows" else 12
+    assert Q.shape == (40, r) and Xr.shape == (12, r)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(r), atol=1e-12)
+    np.testing.assert_allclose(Xr @ Q.T, X, atol=1e-12 * np.abs(X).max())
