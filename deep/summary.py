@@ -27,7 +27,8 @@ from logitreg.cli import run_command
 from logitreg.io import mean_std, save_json
 
 from ._io import read_config, read_json
-from .config import TrainConfig, numeric_fields, os_errors_as_bad_input, setting_fields
+from .cli import os_errors_as_bad_input
+from .config import TrainConfig, numeric_fields, setting_fields
 
 __all__ = ["METRICS", "format_table", "main", "summarize"]
 

@@ -61,7 +61,8 @@ from ._io import (
     restore_states,
 )
 from .calibration import calibration_metrics
-from .config import TrainConfig, derive_seeds, run_cli
+from .cli import run_cli
+from .config import TrainConfig, derive_seeds
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import one_hot_smooth, resolve_logit_penalty, training_loss
 from .mixing import Mixing, MixRNG, build_mixing
@@ -679,7 +680,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     Returns the run's results; a failure prints one line on stderr and raises
     ``SystemExit`` (2 bad input or file, 1 divergence, 130 interrupt with the resume
-    command; see :func:`deep.config.run_cli`).
+    command; see :func:`deep.cli.run_cli`).
     """
     return run_cli(TrainConfig, "Train a CNN with a soft-label regularizer (deep/train.py).",
                    _train_and_report, argv)

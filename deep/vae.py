@@ -58,7 +58,8 @@ from ._io import (
     open_run_dir,
     restore_states,
 )
-from .config import DataConfig, VAEConfig, derive_seeds, run_cli
+from .cli import run_cli
+from .config import DataConfig, VAEConfig, derive_seeds
 from .data import ImageData, augment, epoch_batches, load_dataset
 
 __all__ = ["ConvVAE", "elbo_terms", "load_vae", "train_vae", "vae_loss", "save_mixup_grid",
@@ -360,7 +361,7 @@ def main(argv: list[str] | None = None) -> dict:
     """``python -m deep.vae``: train a VAE, save ``vae.pt`` and ``grid.png``.
 
     Returns the run's results; a failure prints one line on stderr and raises
-    ``SystemExit`` (see :func:`deep.config.run_cli`).
+    ``SystemExit`` (see :func:`deep.cli.run_cli`).
     """
     return run_cli(VAEConfig, "Train a convolutional VAE for VarMixup (deep/vae.py).",
                    _train_and_report, argv)

@@ -5,7 +5,10 @@ through :func:`run_command`, so the same failure gives the same exit status ever
 
 * 2: bad input or a bad file (``ValueError``, ``FileNotFoundError``);
 * 1: a diverged run (``FloatingPointError``) or a numerical failure (``RuntimeError``);
-* 130: an interrupt (``KeyboardInterrupt``); the message says how to resume.
+* 130: an interrupt (``KeyboardInterrupt``, Ctrl-C); the message says how to resume;
+* 143: a termination (SIGTERM: ``kill``, a batch scheduler's pre-emption, ``torchrun``
+  stopping its workers), handled as an interrupt: the run leaves what it has finished on
+  disk, then says how to resume.
 
 The library raises those exceptions with messages that name the parameter (or file), the
 value and what was expected; ``flags`` tells how a library exception maps to the flag the
@@ -14,18 +17,46 @@ user should change.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "parse_run_args", "run_command",
-           "script_main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_TERMINATED", "Terminated",
+           "parse_run_args", "run_command", "script_main"]
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, the shell's status for a process killed by it
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt`` (a subclass of
+    it), so that every ``except KeyboardInterrupt`` that saves a checkpoint also runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Inside the block, SIGTERM raises :class:`Terminated` (main thread only: Python runs
+    signal handlers there; a handler installed outside Python is left alone)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is None):
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_command(prog: str, job, *, diverged_flag: str | None = None, failed_flag: str | None = None,
@@ -42,15 +73,17 @@ def run_command(prog: str, job, *, diverged_flag: str | None = None, failed_flag
         The flag(s) to change after a ``FloatingPointError`` (e.g. ``"--eta"``) or a
         ``RuntimeError`` (e.g. ``"--rtol or --method gd"``), added to the message.
     resume : str, optional
-        The command that continues an interrupted run, printed on ``KeyboardInterrupt``.
+        The command that continues an interrupted run, printed on ``KeyboardInterrupt``
+        (or SIGTERM).
 
     Returns
     -------
     int
-        0 (or ``job``'s status), or 2, 1, 130 as in the module docstring.
+        0 (or ``job``'s status), or 2, 1, 130, 143 as in the module docstring.
     """
     try:
-        return job() or 0
+        with _sigterm_as_interrupt():
+            return job() or 0
     except (ValueError, FileNotFoundError) as err:
         _say(prog, err)
         return EXIT_BAD_INPUT
@@ -58,10 +91,11 @@ def run_command(prog: str, job, *, diverged_flag: str | None = None, failed_flag
         flag = diverged_flag if isinstance(err, FloatingPointError) else failed_flag
         _say(prog, f"{err}{f' (change {flag})' if flag else ''}; no result was written")
         return EXIT_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         print(file=sys.stderr)  # end the progress bar's line
-        _say(prog, "interrupted" + (f"; resume with: {resume}" if resume else ""))
-        return EXIT_INTERRUPTED
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        _say(prog, what + (f"; resume with: {resume}" if resume else ""))
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
 
 
 def _say(prog: str, message) -> None:

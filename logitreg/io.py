@@ -51,27 +51,28 @@ __all__ = [
 
 @contextlib.contextmanager
 def _interrupts_deferred():
-    """Hold Ctrl-C (SIGINT) back inside the block and deliver it, to the handler that was
-    installed, when the block ends. Python runs signal handlers in the main thread only
-    (whichever thread the OS hands the signal to), so elsewhere this does nothing."""
+    """Hold Ctrl-C (SIGINT) and SIGTERM back inside the block and deliver the first that
+    came, to the handler that was installed, when the block ends. Python runs signal
+    handlers in the main thread only (whichever thread the OS hands the signal to), so
+    elsewhere this does nothing; a handler installed outside Python is left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.getsignal(signal.SIGINT)
-    if old is None:  # a handler not installed from Python: leave it alone
-        yield
-        return
-    held = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    signums = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]
+    old = {s: signal.getsignal(s) for s in signums}
+    held = []  # (signum, frame) in the order they came
+    for s in signums:
+        signal.signal(s, lambda signum, frame: held.append((signum, frame)))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
-        if held:
-            if callable(old):
-                old(signal.SIGINT, held[0])  # the default handler raises KeyboardInterrupt
-            elif old == signal.SIG_DFL:
-                signal.raise_signal(signal.SIGINT)
+        for s in signums:
+            signal.signal(s, old[s])
+        for signum, frame in held[:1]:  # the first one decides: it may raise
+            if callable(old[signum]):
+                old[signum](signum, frame)  # SIGINT's default raises KeyboardInterrupt
+            elif old[signum] == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def atomic_write(path, write) -> Path:
@@ -91,8 +92,8 @@ def atomic_write(path, write) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Ctrl-C waits until the file is in place: an interrupt between creating the temporary
-    # file and the rename would otherwise leave the temporary file behind.
+    # Ctrl-C (and SIGTERM) waits until the file is in place: an interrupt between creating
+    # the temporary file and the rename would otherwise leave the temporary file behind.
     with _interrupts_deferred():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from logitreg.cli import parse_run_args, run_command
+from logitreg.cli import Terminated, parse_run_args, run_command
 from logitreg.sweep import SCHEDULER_ENV
 
 
@@ -28,7 +28,7 @@ def test_quick_defaults_apply_explicit_flags_win_and_config_omits_steering_flags
 @pytest.mark.parametrize(("exc", "status"), [
     (ValueError("n must be > 0; got n=-1"), 2), (FileNotFoundError("f.json"), 2),
     (FloatingPointError("diverged"), 1), (RuntimeError("flow gave up"), 1),
-    (KeyboardInterrupt(), 130)])
+    (KeyboardInterrupt(), 130), (Terminated(), 143)])
 def test_run_command_maps_each_error_to_one_line_and_a_status(exc, status, capsys):
     def job():
         raise exc
@@ -36,8 +36,9 @@ def test_run_command_maps_each_error_to_one_line_and_a_status(exc, status, capsy
     assert run_command("x", job, diverged_flag="--eta", resume="python x.py") == status
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln]
     assert len(lines) == 1 and lines[0].startswith("x: error:")
-    if status == 130:
+    if status in (130, 143):
         assert "resume with: python x.py" in lines[0]
+        assert ("terminated (SIGTERM)" in lines[0]) == (status == 143)
     if isinstance(exc, FloatingPointError):
         assert "--eta" in lines[0]
 

@@ -103,7 +103,8 @@ def test_lbfgs_and_newton_give_the_same_minimiser(lam):
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"method": "adam"}, "method"), ({"solver": "cvxpy"}, "solver"), ({"l2": -0.1}, "l2"), ({"l2": [0.1, -0.1]}, "l2"),
+    ({"method": "adam"}, "method"), ({"solver": "cvxpy"}, "solver"), ({"l2": -0.1}, "l2"),
+    ({"l2": [0.1, -0.1]}, "l2"),
     ({"l2": []}, "l2"), ({"lam": 0.0}, "lam"),
     ({"method": "gd", "eta": 0.0}, "eta"), ({"method": "gd", "epochs": 0}, "epochs"),
     ({"method": "gd", "init": "ones"}, "init")])

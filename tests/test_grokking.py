@@ -166,7 +166,9 @@ def test_bad_flags_exit_2_with_one_line_naming_the_parameter(flags, names, tmp_p
     assert not list(tmp_path.iterdir())  # nothing written
 
 
-def test_interrupt_exits_130_with_the_resume_command(tmp_path):
+@pytest.mark.parametrize(("signum", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupt_exits_130_with_the_resume_command(tmp_path, signum, status):
+    """Ctrl-C (130) and SIGTERM (143, e.g. a batch scheduler) both save the checkpoint."""
     import signal
     import time
 
@@ -179,9 +181,9 @@ def test_interrupt_exits_130_with_the_resume_command(tmp_path):
         seen += proc.stderr.read(1)
         assert proc.poll() is None, seen
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signum))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "resume with: python simulations/grokking.py " + " ".join(args) in err
     assert (tmp_path / "checkpoints" / "seed0.npz").exists()
 

@@ -122,3 +122,22 @@ def test_an_interrupt_during_an_atomic_write_lands_after_the_file(tmp_path):
         other.join()
     assert (tmp_path / "r.json").read_bytes() == b"first half second half"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_sigterm_during_an_atomic_write_lands_after_the_file(tmp_path):
+    """SIGTERM mid-write under ``run_command`` (which turns it into ``Terminated``): the file
+    is complete and in place, no temporary file is left, and the status is 143."""
+    import signal
+
+    from logitreg.cli import EXIT_TERMINATED, run_command
+
+    def write(fh):
+        fh.write(b"first half ")
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler stops the job mid-write
+        fh.write(b"second half")
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_command("x", lambda: atomic_write(tmp_path / "r.json", write)) == EXIT_TERMINATED
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
+    assert (tmp_path / "r.json").read_bytes() == b"first half second half"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]

@@ -165,6 +165,30 @@ def test_stopped_and_resumed_two_processes_equal_an_uninterrupted_run(two_proces
     assert _metrics(out / "stopped") == _metrics(out / "straight")
 
 
+@needs_gloo
+def test_stopping_torchrun_leaves_the_last_finished_epoch_and_the_resume_command(tmp_path):
+    """SIGTERM to torchrun (a scheduler stopping the job): torchrun passes it on to both
+    workers, and rank 0 writes the checkpoint of the last finished epoch although none was
+    due (--checkpoint-every 1000), then prints the torchrun command that resumes."""
+    import signal
+    import time
+
+    proc = _torchrun(tmp_path, "r", "--epochs", "1000", "--checkpoint-every", "1000")
+    metrics = tmp_path / "r" / "metrics.jsonl"
+    deadline = time.monotonic() + 100
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()  # not due before epoch 1000
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert ("python -m deep.train: error: terminated (SIGTERM); resume with: torchrun "
+            "--nproc-per-node 2 -m deep.train") in stderr, stderr[-3000:]
+    epoch = load_torch(tmp_path / "r" / "checkpoint.pt")["epoch"]
+    assert epoch >= 1 and len(_metrics(tmp_path / "r")) in (epoch, epoch + 1)
+
+
 def _assert_close_runs(a, b):
     """Two runs that took the same steps with the sums split differently over processes:
     the same epoch, scheduler and generator states (bitwise), and weights, momenta and
@@ -289,7 +313,7 @@ def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, fast, digits_da
 
 
 def test_the_interrupt_hint_under_torchrun_is_the_torchrun_command(monkeypatch):
-    from deep.config import _ResumeHint
+    from deep.cli import _ResumeHint
 
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert str(_ResumeHint("python -m deep.train", ["--reg", "ls"])) == (

@@ -232,7 +232,7 @@ def test_claim_c5_rule_on_constructed_numbers(var, expected):
 
 
 def _claim_row(text: str, key: str) -> str:
-    return next(line for line in text.splitlines() if line.startswith(f"| ") and
+    return next(line for line in text.splitlines() if line.startswith("| ") and
                 f" | {key} | " in line)
 
 

@@ -184,8 +184,12 @@ def _spawn(module, argv, stderr):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-@pytest.mark.parametrize("command", ["train", "vae"])
-def test_an_interrupt_keeps_the_last_epoch_and_prints_the_resume_command(tmp_path, command):
+@pytest.mark.parametrize(("command", "signum"), [("train", "SIGINT"), ("vae", "SIGINT"),
+                                                 ("train", "SIGTERM")])
+def test_an_interrupt_keeps_the_last_epoch_and_prints_the_resume_command(tmp_path, command,
+                                                                         signum):
+    """Ctrl-C (130), or SIGTERM (143: ``kill``, a scheduler's pre-emption, torchrun stopping
+    its workers), mid-run."""
     prog, main = COMMANDS[command]
     module = prog.split()[-1]
     # Many epochs, so the run is still going when the signal comes; the progress bar on.
@@ -201,11 +205,12 @@ def test_an_interrupt_keeps_the_last_epoch_and_prints_the_resume_command(tmp_pat
             assert proc.poll() is None and time.monotonic() < deadline, "no first epoch"
             time.sleep(0.02)
         time.sleep(0.05)  # into a later epoch: an interrupt mid-epoch (or mid-write)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 130
+        proc.send_signal(getattr(signal, signum))
+        assert proc.wait(timeout=60) == (130 if signum == "SIGINT" else 143)
     lines = [ln for ln in (tmp_path / "stderr").read_text().splitlines() if ln.strip()]
     resume = f"{prog} {shlex.join(argv)} --resume"
-    assert lines[-1] == f"{prog}: error: interrupted; resume with: {resume}"
+    what = "interrupted" if signum == "SIGINT" else "terminated (SIGTERM)"
+    assert lines[-1] == f"{prog}: error: {what}; resume with: {resume}"
     assert "Traceback" not in (tmp_path / "stderr").read_text()
     # Nothing half-written: no temporary files, a checkpoint that loads, no results.
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json",

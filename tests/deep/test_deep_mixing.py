@@ -378,7 +378,8 @@ def test_varmixup_option_errors(kwargs, match):
 # ----------------------------------------------------------------------------- config flags
 
 def _train_cfg(*argv):
-    from deep.config import TrainConfig, build_parser, config_from_args
+    from deep.cli import build_parser, config_from_args
+    from deep.config import TrainConfig
 
     parser = build_parser(TrainConfig, "prog", "")
     return config_from_args(TrainConfig, parser, list(argv)).resolved(False)

@@ -204,7 +204,8 @@ def test_config_is_type_checked():
 
 
 def test_every_option_has_a_help_line():
-    from deep.config import VAEConfig, build_parser
+    from deep.cli import build_parser
+    from deep.config import VAEConfig
 
     for cls in (TrainConfig, VAEConfig):
         parser = build_parser(cls, "p", "d")
