@@ -45,6 +45,7 @@ __all__ = [
     "load_npz",
     "run_metadata",
     "save_results",
+    "source_hash",
     "to_jsonable",
 ]
 
@@ -192,6 +193,31 @@ def provenance() -> dict:
             "git_dirty": None if status is None else bool(status)}
 
 
+def source_hash(package_dir=None) -> str:
+    """A hash of the library's source: SHA-256 of every ``*.py`` file under ``package_dir``
+    (default: this package, ``logitreg/``), by relative path and content; 12 hex digits.
+
+    Unlike the git hash it changes only when the library's code does (not with a commit of
+    docs or scripts), and it exists in a copy without git. A cached sweep point records it,
+    so a point computed by other code is recognised when it is reused
+    (:func:`logitreg.sweep.run_sweep`).
+    """
+    root = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
+    if package_dir is None and _SOURCE_HASH:
+        return _SOURCE_HASH[0]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    value = digest.hexdigest()[:12]
+    if package_dir is None:  # the running library's code does not change under it
+        _SOURCE_HASH.append(value)
+    return value
+
+
+_SOURCE_HASH: list[str] = []
+
+
 def run_metadata() -> dict:
     """Provenance for a result file: :func:`provenance`, versions, platform, UTC time."""
     from . import __version__  # deferred: logitreg/__init__ may import this module
@@ -199,6 +225,7 @@ def run_metadata() -> dict:
     return {
         **provenance(),
         "logitreg_version": __version__,
+        "logitreg_source": source_hash(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "torch": sys.modules["torch"].__version__ if "torch" in sys.modules else None,

@@ -17,6 +17,12 @@ a filesystem every worker mounts at the same path (checked before the first task
 worker lost mid-point loses only that point: Dask retries it on another worker, and if
 the point keeps killing workers the sweep stops with the finished points cached. See
 ``docs/scaling.md``.
+
+The key holds the configuration, not the code: a point computed before the library
+changed is still reused. Each point therefore records the library's source hash
+(:func:`logitreg.io.source_hash`), and a sweep that reuses points of other (or unrecorded)
+source says so with a :class:`StaleCacheWarning` naming how many, and how to recompute
+them (``restart=True``, ``--restart``).
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ import itertools
 import os
 import shutil
 import uuid
+import warnings
+from collections import Counter
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .io import config_key, load_json, mean_std, save_json, to_jsonable
+from .io import config_key, load_json, mean_std, save_json, source_hash, to_jsonable
 
-__all__ = ["BACKENDS", "SCHEDULER_ENV", "grid", "point_path", "run_sweep", "summarize",
-           "sweep_backend"]
+__all__ = ["BACKENDS", "SCHEDULER_ENV", "StaleCacheWarning", "grid", "point_path", "run_sweep",
+           "summarize", "sweep_backend"]
 
 BACKENDS = ("loky", "dask")
 SCHEDULER_ENV = "LOGITREG_DASK_SCHEDULER"  # the scheduler address when none is given
@@ -51,6 +59,10 @@ _DASK_MISSING = ("backend='dask' (--backend dask) needs Dask's distributed sched
 _context = {"backend": "loky", "scheduler": None, "client": None, "active": False}
 
 
+class StaleCacheWarning(UserWarning):
+    """A sweep reused cached points that another version of the library computed."""
+
+
 def grid(**axes) -> list[dict]:
     """Cartesian product of named axes: ``grid(a=[1, 2], b=[3])`` -> ``[{a:1,b:3}, {a:2,b:3}]``."""
     names = list(axes)
@@ -64,10 +76,12 @@ def point_path(cache_dir, config: dict, cell: dict, seed: int) -> Path:
 
 
 def _load_point(path: Path, config, cell, seed):
+    """The saved point: ``{"config", "cell", "seed", "result"}`` and, when recorded, the
+    ``"source"`` hash of the library that computed it."""
     try:
         saved = load_json(path)
         ok = (saved["config"], saved["cell"], saved["seed"]) == (config, cell, seed)
-        result = saved["result"]
+        saved["result"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ValueError(f"{path} is not a readable sweep point ({type(err).__name__}: {err}): "
                          "expected the JSON a run of this sweep wrote; delete it to recompute "
@@ -75,18 +89,33 @@ def _load_point(path: Path, config, cell, seed):
     if not ok:
         raise ValueError(f"{path} holds another point than its name says: delete it to "
                          "recompute that point, or restart=True (--restart)")
-    return result
+    return saved
 
 
-def _evaluate(fn, cell, seed, path: Path, config) -> dict:
+def _evaluate(fn, cell, seed, path: Path, config, source) -> dict:
     """Evaluate one point and cache it (runs in the worker that evaluated it)."""
     if path.exists():
         # Written by an earlier try of this task (a Dask worker lost after the write, then
         # the task retried) or by another sweep sharing the cache: never evaluate twice.
-        return _load_point(path, config, cell, seed)
+        return _load_point(path, config, cell, seed)["result"]
     result = to_jsonable(fn(**cell, seed=seed))
-    save_json(path, {"config": config, "cell": cell, "seed": seed, "result": result})
+    save_json(path, {"config": config, "cell": cell, "seed": seed, "result": result,
+                     "source": source})
     return result
+
+
+def _warn_other_source(cache_dir: Path, source: str, saved: list[dict], n_points: int) -> None:
+    """A :class:`StaleCacheWarning` when reused points came from other library code."""
+    other = Counter(s.get("source") or "unrecorded" for s in saved
+                    if s.get("source") != source)
+    if not other:
+        return
+    which = ", ".join(f"{n} from {h}" for h, n in other.most_common())
+    warnings.warn(
+        f"reused {sum(other.values())} of {n_points} cached points in {cache_dir} that "
+        f"another version of logitreg computed ({which}; this library's source is "
+        f"{source}): their numbers may differ from what this code gives; restart=True "
+        "(--restart) recomputes them", StaleCacheWarning, stacklevel=3)
 
 
 def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
@@ -156,30 +185,34 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
         shutil.rmtree(cache_dir / "points")
     units = [(c, int(s)) for c in cells for s in seeds]
     paths = [point_path(cache_dir, config, c, s) for c, s in units]
-    done = {i: _load_point(p, config, *u) for i, (u, p) in enumerate(zip(units, paths,
-                                                                         strict=True))
-            if p.exists()}
+    saved = {i: _load_point(p, config, *u) for i, (u, p) in enumerate(zip(units, paths,
+                                                                          strict=True))
+             if p.exists()}
+    source = source_hash()
+    _warn_other_source(cache_dir, source, list(saved.values()), len(units))
+    done = {i: point["result"] for i, point in saved.items()}
     todo = [i for i in range(len(units)) if i not in done]
     with tqdm(total=len(units), initial=len(done), desc=desc, disable=not progress) as bar:
         if backend == "dask":
             if todo:
-                _run_on_dask(scheduler, fn, units, paths, todo, config, done, bar)
+                _run_on_dask(scheduler, fn, units, paths, todo, config, source, done, bar)
         elif n_jobs == 1 or len(todo) <= 1:
             for i in todo:
-                done[i] = _evaluate(fn, *units[i], paths[i], config)
+                done[i] = _evaluate(fn, *units[i], paths[i], config, source)
                 bar.update(1)
         else:
             from joblib import Parallel, delayed
 
-            jobs = (delayed(_indexed)(i, fn, *units[i], paths[i], config) for i in todo)
+            jobs = (delayed(_indexed)(i, fn, *units[i], paths[i], config, source)
+                    for i in todo)
             for i, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
                 done[i] = result
                 bar.update(1)
     return [{**c, "seed": s, **done[i]} for i, (c, s) in enumerate(units)]
 
 
-def _indexed(i, fn, cell, seed, path, config):
-    return i, _evaluate(fn, cell, seed, path, config)
+def _indexed(i, fn, cell, seed, path, config, source):
+    return i, _evaluate(fn, cell, seed, path, config, source)
 
 
 def _check_backend(backend, scheduler):
@@ -279,7 +312,7 @@ def _check_workers_share(client, scheduler, points_dir: Path) -> None:
             "filesystem every worker mounts at the same path (docs/scaling.md)")
 
 
-def _run_on_dask(scheduler, fn, units, paths, todo, config, done, bar) -> None:
+def _run_on_dask(scheduler, fn, units, paths, todo, config, source, done, bar) -> None:
     """Evaluate the points ``todo`` on the Dask cluster, filling ``done`` as they finish.
 
     One Dask task per point, through distributed's own futures rather than joblib's Dask
@@ -292,7 +325,7 @@ def _run_on_dask(scheduler, fn, units, paths, todo, config, done, bar) -> None:
     with _dask_client(scheduler) as client:
         _check_workers_share(client, scheduler, paths[todo[0]].parent)
         run_id = uuid.uuid4().hex[:8]  # fresh keys: a failed earlier run's may linger
-        futures = {client.submit(_evaluate, fn, *units[i], paths[i], config, pure=False,
+        futures = {client.submit(_evaluate, fn, *units[i], paths[i], config, source, pure=False,
                                  key=f"sweep_point-{paths[i].stem}-{run_id}"): i
                    for i in todo}
         try:
@@ -309,7 +342,8 @@ def _run_on_dask(scheduler, fn, units, paths, todo, config, done, bar) -> None:
                     # A worker that joined after the check and cannot see the cache: keep
                     # the point anyway, written here.
                     save_json(paths[i], {"config": config, "cell": units[i][0],
-                                         "seed": units[i][1], "result": result})
+                                         "seed": units[i][1], "result": result,
+                                         "source": source})
                 done[i] = result
                 bar.update(1)
         finally:

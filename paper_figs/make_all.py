@@ -57,7 +57,10 @@ def result_path(fig: dict, quick: bool, root: Path) -> Path:
 
 
 def ensure_result(fig: dict, path: Path, quick: bool, jobs: int) -> float:
-    """Run the figure's simulation unless its result exists; returns the seconds spent."""
+    """Run the figure's simulation unless its result exists; returns the seconds spent.
+
+    A simulation that reused cached sweep points of another library version says so on
+    stderr (``logitreg.sweep.StaleCacheWarning``); those lines are passed on."""
     if path.exists():
         return 0.0
     cmd = [sys.executable, str(ROOT / fig["script"]), "--out", str(path.parent)]
@@ -68,7 +71,24 @@ def ensure_result(fig: dict, path: Path, quick: bool, jobs: int) -> float:
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise RuntimeError(f"{fig['script']} failed (exit {proc.returncode}): {tail}")
+    for line in proc.stderr.splitlines():
+        if "StaleCacheWarning" in line:
+            tqdm.write(f"{fig['name']}: {line.strip()}", file=sys.stderr)
     return time.perf_counter() - start
+
+
+def reused_from_other_source(path: Path) -> str | None:
+    """For a result file computed by another version of the library (its recorded
+    ``logitreg_source`` differs from :func:`logitreg.io.source_hash`, or was not recorded),
+    a short description of where it came from; None when it is this code's."""
+    from logitreg.io import load_json, source_hash
+
+    meta = load_json(path).get("meta") or {}
+    source = meta.get("logitreg_source")
+    if source == source_hash():
+        return None
+    git = (meta.get("git_hash") or "unknown")[:7] + (" dirty" if meta.get("git_dirty") else "")
+    return f"library source {source or 'not recorded'}, git {git}"
 
 
 def _cell(row: dict, key: str) -> str:
@@ -102,7 +122,9 @@ def report(rows: list[dict], times: dict, quick: bool) -> str:
         lines += ["| " + " | ".join(_cell(r, k) for k in COLUMNS[1:]) + " |" for r in fig_rows]
         lines.append("")
     lines += ["## Simulation wall times (this call)", "", "| figure | seconds |", "|---|---|"]
-    lines += [f"| {k} | {v:.0f} |" if v else f"| {k} | result reused |" for k, v in times.items()]
+    lines += [f"| {k} | {v:.0f} |" if isinstance(v, float) and v else
+              f"| {k} | result reused |" if not v else
+              f"| {k} | result reused, computed by other code ({v}) |" for k, v in times.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -136,6 +158,7 @@ def main(argv=None) -> int:
     rows, times = [], {}
     from logitreg.io import atomic_write
 
+    stale = []
     for mod in tqdm(mods, desc="figures", unit="figure"):
         fig = mod.FIGURE
         path = result_path(fig, a.quick, results)
@@ -144,11 +167,20 @@ def main(argv=None) -> int:
         except RuntimeError as err:
             print(f"make_all.py: error: {err}", file=sys.stderr)
             return 1
+        if not times[fig["name"]]:
+            other = reused_from_other_source(path)
+            if other:
+                times[fig["name"]] = other
+                stale.append(f"{fig['name']} ({path.parent})")
         mod.plot(path, figures)
         rows += mod.reproduction(path)
     text = report(rows, times, a.quick)
     atomic_write(out, lambda fh: fh.write(text.encode()))
     print(f"wrote {len(mods)} figures to {figures} and the report {out}")
+    if stale:
+        print(f"make_all.py: note: {len(stale)} result(s) were reused from another version of "
+              f"the library: {', '.join(stale)}; delete a folder and rerun to recompute it with "
+              "this code (the report's last table says where each came from)", file=sys.stderr)
     return 0
 
 

@@ -36,3 +36,29 @@ def test_quick_grokking_end_to_end(tmp_path):
     # A second run reuses the result (no simulation time) and rewrites the same report.
     assert make_all.main(["--quick", "--only", "grokking", "--results", str(results)]) == 0
     assert "| grokking | result reused |" in (results / "reproduction-quick.md").read_text()
+
+
+def test_a_result_of_other_library_code_is_reused_and_flagged(tmp_path, capsys):
+    """A result whose recorded library source differs from this code's (or is missing, as
+    in files written before it was recorded) is still used, and the report and stderr say
+    which one and where it came from."""
+    import json
+
+    results = tmp_path / "results"
+    assert make_all.main(["--quick", "--only", "fig11_12", "--results", str(results)]) == 0
+    path = results / "fig11_12-quick" / "fig11_12.json"
+    data = json.loads(path.read_text())
+    assert len(data["meta"]["logitreg_source"]) == 12
+    assert make_all.reused_from_other_source(path) is None
+    data["meta"]["logitreg_source"] = "0123456789ab"
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert make_all.main(["--quick", "--only", "fig11_12", "--results", str(results)]) == 0
+    row = next(ln for ln in (results / "reproduction-quick.md").read_text().splitlines()
+               if ln.startswith("| fig11_12 |"))
+    assert "result reused, computed by other code (library source 0123456789ab, git" in row
+    err = capsys.readouterr().err
+    assert "1 result(s) were reused from another version of the library: fig11_12" in err
+    del data["meta"]["logitreg_source"]
+    path.write_text(json.dumps(data))
+    assert "library source not recorded" in make_all.reused_from_other_source(path)

@@ -73,6 +73,56 @@ def test_parallel_sweep_equals_the_serial_one_and_caches_every_point(tmp_path):
     assert len(list((tmp_path / "p" / "points").glob("*.json"))) == len(cells) * len(seeds)
 
 
+def test_points_of_other_library_code_are_reused_with_a_warning(tmp_path, monkeypatch):
+    """Each point records the library's source hash; reusing points of another source (or
+    of none, written before it was recorded) warns, naming how many and the way out."""
+    import warnings
+
+    import logitreg.sweep as sweep_mod
+    from logitreg.io import source_hash
+    from logitreg.sweep import StaleCacheWarning
+
+    cache, cells, calls = tmp_path / "cache", grid(a=[1, 2]), []
+
+    def fn(a, seed):
+        calls.append(a)
+        return {"v": a}
+
+    run_sweep(fn, cells, [0], cache, config={}, progress=False)
+    points = sorted((cache / "points").glob("*.json"))
+    assert {json.loads(p.read_text())["source"] for p in points} == {source_hash()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same code: silent
+        run_sweep(fn, cells, [0], cache, config={}, progress=False)
+    monkeypatch.setattr(sweep_mod, "source_hash", lambda: "feedfacecafe")
+    with pytest.warns(StaleCacheWarning, match=r"reused 2 of 3 cached points .* \(2 from "
+                      + source_hash() + r"; this library's source is feedfacecafe\).*--restart"):
+        recs = run_sweep(fn, grid(a=[1, 2, 3]), [0], cache, config={}, progress=False)
+    assert [r["v"] for r in recs] == [1, 2, 3] and calls == [1, 2, 3]  # reused, not rerun
+    old = json.loads(points[0].read_text())
+    del old["source"]  # a point written before the source was recorded
+    points[0].write_text(json.dumps(old))
+    with pytest.warns(StaleCacheWarning, match=r"1 from unrecorded"):
+        run_sweep(fn, cells, [0], cache, config={}, progress=False)
+
+
+def test_source_hash_follows_the_python_sources_only(tmp_path):
+    from logitreg.io import source_hash
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    first = source_hash(tmp_path)
+    assert len(first) == 12 and source_hash(tmp_path) == first
+    (tmp_path / "notes.md").write_text("docs do not count")
+    assert source_hash(tmp_path) == first
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    assert source_hash(tmp_path) != first
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "sub" / "b.py").rename(tmp_path / "sub" / "c.py")  # a moved file counts
+    assert source_hash(tmp_path) != first
+
+
 def test_a_damaged_point_is_refused_by_name(tmp_path):
     run_sweep(lambda a, seed: {"v": 1}, grid(a=[1]), [0], tmp_path, config={}, progress=False)
     (point,) = (tmp_path / "points").glob("*.json")
