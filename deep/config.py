@@ -41,10 +41,14 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "VAEConfig",
+    "VIT_FIELDS",
+    "VIT_SPECS",
+    "ViTSpec",
     "derive_seeds",
     "flag",
     "numeric_fields",
     "setting_fields",
+    "vit_spec",
 ]
 
 DATASETS = ("digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn")
@@ -62,8 +66,7 @@ DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
 # --reg deit: the DeiT recipe's soft labels (Touvron et al. 2021, Table 9; timm's Mixup with
 # the DeiT arguments): per batch Mixup (alpha 0.8) or CutMix (alpha 1.0), the choice a coin
 # with P(CutMix) = 0.5, on targets label-smoothed with eps 0.1. --mix-alpha is the Mixup
-# alpha and --ls-eps the smoothing; the CutMix alpha and the switch probability are the
-# library's options (deep.mixing.DeiTMix), fixed at these values for python -m deep.train.
+# alpha, --ls-eps the smoothing, --deit-cutmix-alpha and --deit-switch-prob the other two.
 DEFAULT_DEIT_MIXUP_ALPHA = 0.8
 DEFAULT_DEIT_CUTMIX_ALPHA = 1.0
 DEFAULT_DEIT_SWITCH_PROB = 0.5
@@ -78,7 +81,7 @@ REG_FIELDS = {
     "varmixup": ("mix_alpha", "mix_prob", "varmix_latent", "mix_clean_frac", "varmix_residual",
                  "varmix_input_frac", "vae_checkpoint"),
     "logit_penalty": ("logit_alpha", "logit_penalty"),
-    "deit": ("ls_eps", "mix_alpha", "mix_prob"),
+    "deit": ("ls_eps", "mix_alpha", "mix_prob", "deit_cutmix_alpha", "deit_switch_prob"),
 }
 # Fraction of each batch left clean (--mix-clean-frac), per mixing --reg: Mixup and CutMix as
 # their papers (every row mixed); VarMixup keeps half clean (our choice: decoded-only training
@@ -102,6 +105,39 @@ SMALL_DATASETS = ("digits", "synthetic")
 # (kill -9, power loss) loses at most 9 epochs (about 18 s on such a GPU).
 DEFAULT_CHECKPOINT_EVERY = 10
 COMPILE_MODES = ("reduce-overhead", "default", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+class ViTSpec(NamedTuple):
+    """The sizes of a ViT other than the hidden size (which is ``--width``); the model is
+    ``deep.models.ViTBody``."""
+
+    image_size: int  # reference side in pixels: the grid the position embeddings are for
+    patch_size: int
+    num_layers: int
+    num_heads: int
+    mlp_ratio: float  # MLP hidden size = mlp_ratio * hidden
+
+
+#: The ``--model`` ViTs. ``vit``: our choice for 8x8 digits on two CPU cores (a scaled-down
+#: ViT-Lite). ``vit_cifar``: ViT-Lite-7/4 (Hassani et al. 2021, Table 1) with ``--width 256``.
+VIT_SPECS: dict[str, ViTSpec] = {
+    "vit": ViTSpec(image_size=8, patch_size=2, num_layers=4, num_heads=4, mlp_ratio=2.0),
+    "vit_cifar": ViTSpec(image_size=32, patch_size=4, num_layers=7, num_heads=4, mlp_ratio=2.0),
+}
+
+
+def vit_spec(model: str, patch: int | None = None, layers: int | None = None,
+             heads: int | None = None, mlp_ratio: float | None = None) -> ViTSpec | None:
+    """The sizes of ``--model`` with the ``--vit-*`` flags given (None keeps the model's);
+    None for a model that is not a ViT."""
+    if model not in VIT_SPECS:
+        return None
+    given = {"patch_size": patch, "num_layers": layers, "num_heads": heads,
+             "mlp_ratio": mlp_ratio}
+    return VIT_SPECS[model]._replace(**{k: v for k, v in given.items() if v is not None})
+
+
+VIT_FIELDS = ("vit_patch", "vit_layers", "vit_heads", "vit_mlp_ratio")
 
 
 class DatasetInfo(NamedTuple):
@@ -396,13 +432,25 @@ class TrainConfig(RunConfig):
     # --- model
     model: str = _f(
         "cnn", "classifier architecture; vit: a ViT for 8x8 digits (patch 2, 4 layers, 4 heads); "
-        "vit_cifar: ViT-Lite-7/4 for 32x32 (patch 4, 7 layers, 4 heads); see deep/models.py",
-        MODELS)
+        "vit_cifar: ViT-Lite-7/4 for 32x32 (patch 4, 7 layers, 4 heads); --vit-* change their "
+        "sizes; see deep/models.py", MODELS)
     width: int | None = _f(None, "base channel width; for a vit the hidden size (default: cnn "
                            "32, resnets 64, vit 64, vit_cifar 256)")
     feature_dim: int | None = _f(
         None, "penultimate size via a linear bottleneck before the head; 2 or 3 to draw "
         "decision regions (default: the architecture's own width)"
+    )
+    vit_patch: int | None = _f(
+        None, "vit models: patch side in pixels, a divisor of the model's reference side (vit "
+        "8, vit_cifar 32; other image sides resample the position embeddings) and of the "
+        "image side (default: vit 2, vit_cifar 4)"
+    )
+    vit_layers: int | None = _f(None, "vit models: encoder layers (default: vit 4, vit_cifar 7)")
+    vit_heads: int | None = _f(
+        None, "vit models: attention heads, a divisor of --width (default: 4)"
+    )
+    vit_mlp_ratio: float | None = _f(
+        None, "vit models: MLP hidden size as a multiple of --width (default: 2)"
     )
     # --- regularizer
     reg: str = _f("none", "regularizer (label smoothing, mixing method or logit penalty; deit: "
@@ -414,10 +462,17 @@ class TrainConfig(RunConfig):
     mix_alpha: float | None = _f(
         None, "mixing lambda ~ Beta(alpha, alpha) for mixup/cutmix/varmixup, and deit's Mixup "
         f"alpha (default: {DEFAULT_DEIT_MIXUP_ALPHA} for deit, else {DEFAULT_MIX_ALPHA}; deit's "
-        f"CutMix alpha is {DEFAULT_DEIT_CUTMIX_ALPHA} and its switch probability "
-        f"{DEFAULT_DEIT_SWITCH_PROB})"
+        "CutMix alpha is --deit-cutmix-alpha)"
     )
     mix_prob: float = _f(1.0, "probability that a batch is mixed (mixup/cutmix/varmixup/deit)")
+    deit_cutmix_alpha: float | None = _f(
+        None, f"deit: CutMix's Beta(alpha, alpha) parameter (default: {DEFAULT_DEIT_CUTMIX_ALPHA}, "
+        "DeiT's)"
+    )
+    deit_switch_prob: float | None = _f(
+        None, "deit: probability that a mixed batch uses CutMix rather than Mixup (default: "
+        f"{DEFAULT_DEIT_SWITCH_PROB}, DeiT's)"
+    )
     logit_alpha: float | None = _f(
         None, f"logit penalty weight: loss = (1-alpha) CE + alpha f(z), alpha in [0, 1), f "
         f"set by --logit-penalty (default: {DEFAULT_LOGIT_ALPHA} for --reg logit_penalty, "
@@ -513,11 +568,19 @@ class TrainConfig(RunConfig):
     def _validate(self) -> None:
         _check_range(self, "width", 1, what="a positive channel count")
         _check_range(self, "feature_dim", 1, what="a positive feature size")
+        self._validate_vit()
         _check_range(self, "ls_eps", 0.0, 1.0, hi_open=True,
                      what="a label-smoothing epsilon with 0 <= eps < 1")
         _check_range(self, "mix_alpha", 0.0, lo_open=True,
                      what="a Beta(alpha, alpha) parameter alpha > 0")
         _check_range(self, "mix_prob", 0.0, 1.0, what="a probability in [0, 1]")
+        _check_range(self, "deit_cutmix_alpha", 0.0, lo_open=True,
+                     what="a Beta(alpha, alpha) parameter alpha > 0")
+        _check_range(self, "deit_switch_prob", 0.0, 1.0, what="a probability in [0, 1]")
+        for name in ("deit_cutmix_alpha", "deit_switch_prob"):
+            if getattr(self, name) is not None and self.reg != "deit":
+                raise ValueError(f"{flag(name)}={getattr(self, name)!r} applies to --reg deit "
+                                 f"only: expected no {flag(name)} with --reg {self.reg}")
         _check_range(self, "logit_alpha", 0.0, 1.0, hi_open=True,
                      what="a logit-penalty weight with 0 <= alpha < 1")
         if self.reg == "logit_penalty" and self.logit_alpha == 0.0:
@@ -572,21 +635,57 @@ class TrainConfig(RunConfig):
             raise ValueError("--nesterov applies to --optimizer sgd only; got --optimizer "
                              + self.optimizer)
 
+    def _validate_vit(self) -> None:
+        for name in ("vit_patch", "vit_layers", "vit_heads"):
+            _check_range(self, name, 1, what="a positive integer")
+        _check_range(self, "vit_mlp_ratio", 0.0, lo_open=True, what="a positive multiple")
+        spec = vit_spec(self.model, self.vit_patch, self.vit_layers, self.vit_heads,
+                        self.vit_mlp_ratio)
+        if spec is None:
+            for name in VIT_FIELDS:
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{flag(name)}={getattr(self, name)!r} applies to the vit "
+                                     f"models only: expected no {flag(name)} with --model "
+                                     f"{self.model}")
+            return
+        if spec.image_size % spec.patch_size:
+            raise ValueError(f"--vit-patch={spec.patch_size} does not divide --model "
+                             f"{self.model}'s reference side {spec.image_size}: expected a "
+                             "divisor of it")
+        width = self.width if self.width is not None else DEFAULT_WIDTH[self.model]
+        if width % spec.num_heads:
+            raise ValueError(f"--width={width} (the ViT hidden size) does not split into "
+                             f"--vit-heads={spec.num_heads} heads: expected a multiple of "
+                             f"{spec.num_heads}")
+        if round(spec.mlp_ratio * width) < 1:
+            raise ValueError(f"--vit-mlp-ratio={spec.mlp_ratio} with --width={width} gives an "
+                             "empty MLP: expected ratio * width >= 1")
+
     def _default_run_name(self) -> str:
         return f"{self.dataset}-{self.model}-{self.reg}-seed{self.seed}"
 
     @staticmethod
     def upgrade_saved(saved: dict) -> dict:
-        """A ``config.json`` dict written before ``--mix-clean-frac`` existed, in today's form.
+        """A ``config.json`` dict written by older code, in today's form.
 
-        Such runs recorded ``varmix_clean_frac`` (0.5 for every run, used by varmixup only)
-        and mixed every row of mixup and cutmix batches: the clean fraction they trained
-        with was ``varmix_clean_frac`` for varmixup, 0 for mixup and cutmix, and none for the
-        rest. A dict that has ``mix_clean_frac`` is returned unchanged.
+        Before ``--mix-clean-frac`` existed, runs recorded ``varmix_clean_frac`` (0.5 for
+        every run, used by varmixup only) and mixed every row of mixup and cutmix batches:
+        the clean fraction they trained with was ``varmix_clean_frac`` for varmixup, 0 for
+        mixup and cutmix, and none for the rest. Before ``--deit-cutmix-alpha`` and
+        ``--deit-switch-prob`` existed, ``--reg deit`` ran at DeiT's values (1.0, 0.5); before
+        the ``--vit-*`` flags, a ViT had its model's sizes (:data:`VIT_SPECS`). A dict in
+        today's form is returned unchanged.
         """
+        reg = saved.get("reg")
+        spec = vit_spec(saved.get("model", ""))
+        if spec is not None and "vit_patch" not in saved:  # fixed per model name then
+            saved = {**saved, "vit_patch": spec.patch_size, "vit_layers": spec.num_layers,
+                     "vit_heads": spec.num_heads, "vit_mlp_ratio": spec.mlp_ratio}
+        if reg == "deit" and "deit_cutmix_alpha" not in saved:  # fixed at DeiT's then
+            saved = {**saved, "deit_cutmix_alpha": DEFAULT_DEIT_CUTMIX_ALPHA,
+                     "deit_switch_prob": DEFAULT_DEIT_SWITCH_PROB}
         if "mix_clean_frac" in saved:
             return saved
-        reg = saved.get("reg")
         clean = (saved.get("varmix_clean_frac") if reg == "varmixup"
                  else 0.0 if reg in DEFAULT_MIX_CLEAN_FRAC else None)
         return {**saved, "mix_clean_frac": clean, "varmix_clean_frac": None}
@@ -603,12 +702,22 @@ class TrainConfig(RunConfig):
         on_cuda = device.startswith("cuda")
         logit_alpha = self.logit_alpha if self.logit_alpha is not None else (
             DEFAULT_LOGIT_ALPHA if self.reg == "logit_penalty" else 0.0)
+        spec = vit_spec(self.model, self.vit_patch, self.vit_layers, self.vit_heads,
+                        self.vit_mlp_ratio)
         return dict(
             width=self.width if self.width is not None else DEFAULT_WIDTH[self.model],
+            vit_patch=spec and spec.patch_size, vit_layers=spec and spec.num_layers,
+            vit_heads=spec and spec.num_heads, vit_mlp_ratio=spec and spec.mlp_ratio,
             ls_eps=self.ls_eps if self.ls_eps is not None else (
                 DEFAULT_LS_EPS if self.reg in ("ls", "deit") else 0.0),
             mix_alpha=self.mix_alpha if self.mix_alpha is not None else (
                 DEFAULT_DEIT_MIXUP_ALPHA if self.reg == "deit" else DEFAULT_MIX_ALPHA),
+            deit_cutmix_alpha=None if self.reg != "deit" else (
+                self.deit_cutmix_alpha if self.deit_cutmix_alpha is not None
+                else DEFAULT_DEIT_CUTMIX_ALPHA),
+            deit_switch_prob=None if self.reg != "deit" else (
+                self.deit_switch_prob if self.deit_switch_prob is not None
+                else DEFAULT_DEIT_SWITCH_PROB),
             logit_alpha=logit_alpha,
             # Without the penalty (alpha = 0) f does not enter the loss: record the default,
             # so that such runs form one setting whatever --logit-penalty said.

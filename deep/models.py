@@ -21,7 +21,8 @@ Architectures (``build_model``)
     A Vision Transformer (Dosovitskiy et al. 2021), torchvision's ``VisionTransformer``
     with a patch stem for ``in_channels`` channels, no pretrained weights. Its features are
     the class token after the final LayerNorm: ``--width`` = the hidden size. The other
-    sizes are fixed per name (:data:`VIT_SPECS`): ``vit`` is sized for two CPU cores and
+    sizes are set per name (:data:`VIT_SPECS`; ``--vit-patch``, ``--vit-layers``,
+    ``--vit-heads`` and ``--vit-mlp-ratio`` change them): ``vit`` is sized for two CPU cores and
     8x8 digits (patch 2, so a 4x4 grid of tokens; 4 layers, 4 heads, hidden 64, MLP 2x);
     ``vit_cifar`` is ViT-Lite-7/4 of Hassani et al. (2021, "Escaping the Big Data Paradigm
     with Compact Transformers", Table 1): 32x32 images, patch 4, 7 layers, 4 heads, hidden
@@ -47,31 +48,14 @@ The geometry of :mod:`deep.geometry` restricts class centers to this domain.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import VIT_SPECS, ViTSpec  # the sizes live with the configs (no torch there)
+
 __all__ = ["VIT_SPECS", "Classifier", "ViTBody", "ViTSpec", "build_model"]
-
-
-class ViTSpec(NamedTuple):
-    """The sizes of a named ViT other than the hidden size (which is ``--width``)."""
-
-    image_size: int  # reference side in pixels: the grid the position embeddings are for
-    patch_size: int
-    num_layers: int
-    num_heads: int
-    mlp_ratio: float  # MLP hidden size = mlp_ratio * hidden
-
-
-#: The ``--model`` ViTs. ``vit``: our choice for 8x8 digits on two CPU cores (a scaled-down
-#: ViT-Lite). ``vit_cifar``: ViT-Lite-7/4 (Hassani et al. 2021, Table 1) with ``--width 256``.
-VIT_SPECS: dict[str, ViTSpec] = {
-    "vit": ViTSpec(image_size=8, patch_size=2, num_layers=4, num_heads=4, mlp_ratio=2.0),
-    "vit_cifar": ViTSpec(image_size=32, patch_size=4, num_layers=7, num_heads=4, mlp_ratio=2.0),
-}
 
 
 class Classifier(nn.Module):
@@ -273,7 +257,7 @@ class ViTBody(nn.Module):
 
 def build_model(name: str, in_channels: int, num_classes: int, mean: torch.Tensor,
                 std: torch.Tensor, width: int, feature_dim: int | None = None, *,
-                image_size: int | None = None) -> Classifier:
+                image_size: int | None = None, vit_spec: ViTSpec | None = None) -> Classifier:
     """Build a :class:`Classifier` (weights from the global torch RNG: seed it first).
 
     Parameters
@@ -288,13 +272,16 @@ def build_model(name: str, in_channels: int, num_classes: int, mean: torch.Tenso
     image_size : int, optional
         ViTs only: the reference image side whose grid the position embeddings are
         learned for (default :data:`VIT_SPECS`'s; other sides are resampled to).
+    vit_spec : ViTSpec, optional
+        ViTs only: the sizes to use instead of ``VIT_SPECS[name]``
+        (:func:`deep.config.vit_spec` applies the ``--vit-*`` flags).
     """
     if name == "cnn":
         body, dim = _small_cnn(in_channels, width)
     elif name in ("resnet18", "preact_resnet18"):
         body, dim = _resnet18(in_channels, width, preact=name == "preact_resnet18")
     elif name in VIT_SPECS:
-        spec = VIT_SPECS[name]
+        spec = vit_spec or VIT_SPECS[name]
         body = ViTBody(in_channels, image_size or spec.image_size, spec.patch_size,
                        spec.num_layers, spec.num_heads, width, round(spec.mlp_ratio * width))
         return Classifier(body, width, num_classes, mean, std, feature_dim, signed_body=True)

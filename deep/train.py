@@ -62,7 +62,7 @@ from ._io import (
 )
 from .calibration import calibration_metrics
 from .cli import run_cli
-from .config import TrainConfig, derive_seeds
+from .config import TrainConfig, derive_seeds, vit_spec
 from .data import ImageData, augment, epoch_batches, load_dataset
 from .losses import one_hot_smooth, resolve_logit_penalty, training_loss
 from .mixing import Mixing, MixRNG, build_mixing
@@ -526,7 +526,7 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
     seeds = derive_seeds(cfg.seed, SEED_STREAMS)
     torch.manual_seed(seeds["init"])
     model = build_model(cfg.model, image_shape[0], num_classes, mean, std, cfg.width,
-                        cfg.feature_dim).to(device)
+                        cfg.feature_dim, vit_spec=_vit_spec(vars(cfg))).to(device)
     if world.distributed:  # batch norm over the global batch; before the optimizer sees it
         model = sync_batchnorm(model, device, compiled=cfg.compile)
     if cfg.channels_last:
@@ -536,9 +536,11 @@ def _train(cfg: TrainConfig, data: ImageData | None, world: World, device: torch
     steps_per_epoch = n_train // cfg.batch_size
     opt, sched = _optimizer(cfg, model, cfg.epochs * steps_per_epoch)
     rngs = _Generators.from_seeds(seeds, device)
+    deit = ({"cutmix_alpha": cfg.deit_cutmix_alpha, "switch_prob": cfg.deit_switch_prob}
+            if cfg.reg == "deit" else {})
     mixing = build_mixing(cfg.reg, alpha=cfg.mix_alpha, prob=cfg.mix_prob, vae=vae,
                           latent=cfg.varmix_latent, clean_frac=cfg.mix_clean_frac,
-                          residual=cfg.varmix_residual, input_frac=cfg.varmix_input_frac)
+                          residual=cfg.varmix_residual, input_frac=cfg.varmix_input_frac, **deit)
 
     start = 0
     if ckpt is not None:
@@ -667,12 +669,18 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> Class
         channels = state["mean"].shape[1]
         model = build_model(saved["model"], channels, state["head.weight"].shape[0],
                             torch.zeros(channels), torch.ones(channels), saved["width"],
-                            saved["feature_dim"])
+                            saved["feature_dim"], vit_spec=_vit_spec(saved))
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
         raise ValueError(f"{path} does not fit {run / 'config.json'} ({error_summary(e)}): "
                          "expected the files of one python -m deep.train run") from e
     return model.to(device).eval()
+
+
+def _vit_spec(cfg: dict):
+    """The ViT sizes a resolved config (or its saved dict) records; None for a CNN."""
+    return vit_spec(cfg["model"], cfg["vit_patch"], cfg["vit_layers"], cfg["vit_heads"],
+                    cfg["vit_mlp_ratio"])
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -94,6 +94,39 @@ def test_vit_config_defaults():
         TrainConfig(model="vit3")
 
 
+def test_vit_size_flags_resolve_validate_and_build_the_model(tmp_path, fast, digits_data):
+    """--vit-patch/--vit-layers/--vit-heads/--vit-mlp-ratio: the model's sizes by default
+    (also for a config.json written before they existed), checked by name, refused for a
+    CNN, and the trained (and reloaded) model has them."""
+    from deep import train as train_mod
+
+    cfg = TrainConfig(model="vit_cifar").resolved(False)
+    assert (cfg.vit_patch, cfg.vit_layers, cfg.vit_heads, cfg.vit_mlp_ratio) == (4, 7, 4, 2.0)
+    assert TrainConfig(model="cnn").resolved(False).vit_patch is None
+    old = {"model": "vit", "reg": "none", "mix_clean_frac": None}
+    assert TrainConfig.upgrade_saved(old) == {**old, "vit_patch": 2, "vit_layers": 4,
+                                              "vit_heads": 4, "vit_mlp_ratio": 2.0}
+    for kwargs, match in [
+            (dict(model="cnn", vit_layers=2), r"--vit-layers=2 applies to the vit models only"),
+            (dict(model="vit", vit_patch=3), r"--vit-patch=3 does not divide --model vit's "
+                                              r"reference side 8"),
+            (dict(model="vit", vit_heads=3), r"--width=64 .* --vit-heads=3 heads"),
+            (dict(model="vit", vit_layers=0), r"--vit-layers=0 .*positive integer"),
+            (dict(model="vit", vit_mlp_ratio=-1.0), r"--vit-mlp-ratio=-1\.0 .*positive")]:
+        with pytest.raises(ValueError, match=match):
+            TrainConfig(**kwargs)
+    run_cfg = TrainConfig(**{**fast, "epochs": 1, "model": "vit"}, vit_patch=4, vit_layers=1,
+                          vit_heads=2, vit_mlp_ratio=1.5, out_dir=str(tmp_path), run_name="r")
+    out = train_mod.train(run_cfg, data=digits_data)
+    assert out["finished"]
+    vit = train_mod.load_model(tmp_path / "r").body.vit
+    assert (vit.patch_size, vit.image_size, len(vit.encoder.layers)) == (4, 8, 1)
+    assert vit.encoder.layers[0].self_attention.num_heads == 2
+    assert vit.encoder.layers[0].mlp[0].out_features == 12  # 1.5 * width 8
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
+    assert (saved["vit_patch"], saved["vit_layers"], saved["vit_heads"]) == (4, 1, 2)
+
+
 # ----------------------------------------------------------------------------- deit
 
 def test_deit_config_resolves_the_recipe():
@@ -107,6 +140,36 @@ def test_deit_config_resolves_the_recipe():
     m = build_mixing("deit", alpha=0.8)
     assert isinstance(m, DeiTMix) and (m.mixup.alpha, m.cutmix.alpha, m.switch_prob) == (
         0.8, 1.0, 0.5)
+
+
+def test_deit_cutmix_alpha_and_switch_prob_are_flags_that_reach_the_mixing(
+        tmp_path, fast, digits_data, monkeypatch):
+    """--deit-cutmix-alpha and --deit-switch-prob: DeiT's values by default (also for a
+    config.json written before they existed), refused with another --reg, and passed on."""
+    from deep import train as train_mod
+
+    cfg = TrainConfig(reg="deit").resolved(False)
+    assert (cfg.deit_cutmix_alpha, cfg.deit_switch_prob) == (1.0, 0.5)
+    assert TrainConfig(reg="cutmix").resolved(False).deit_switch_prob is None
+    old = {"reg": "deit", "mix_clean_frac": 0.0}  # no deit_* keys: the older form
+    assert TrainConfig.upgrade_saved(old) == {**old, "deit_cutmix_alpha": 1.0,
+                                              "deit_switch_prob": 0.5}
+    with pytest.raises(ValueError, match=r"--deit-switch-prob=0\.3 applies to --reg deit only"):
+        TrainConfig(reg="cutmix", deit_switch_prob=0.3)
+    with pytest.raises(ValueError, match=r"--deit-switch-prob=1\.5 .*probability"):
+        TrainConfig(reg="deit", deit_switch_prob=1.5)
+    with pytest.raises(ValueError, match=r"--deit-cutmix-alpha=0\.0 .*alpha > 0"):
+        TrainConfig(reg="deit", deit_cutmix_alpha=0.0)
+    built = []
+    real = train_mod.build_mixing
+    monkeypatch.setattr(train_mod, "build_mixing",
+                        lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    train_mod.train(TrainConfig(**{**fast, "epochs": 1}, reg="deit", deit_cutmix_alpha=0.4,
+                                deit_switch_prob=0.9, out_dir=str(tmp_path), run_name="r"),
+                    data=digits_data)
+    (m,) = built
+    assert isinstance(m, DeiTMix) and (m.mixup.alpha, m.cutmix.alpha, m.switch_prob) == (
+        0.8, 0.4, 0.9)
 
 
 def test_deit_targets_are_soft_and_sum_to_one():
