@@ -525,6 +525,15 @@ class TrainConfig(RunConfig):
         (0.5, 0.75), "multistep: lr drops at these fractions of --epochs (comma separated)"
     )
     lr_gamma: float = _f(0.1, "multistep: factor applied at each milestone")
+    warmup_epochs: float = _f(
+        0.0, "linear warm-up: the schedule's rate times (step + 1) / W over the first W steps "
+        "of these many epochs (DeiT: 5); 0 = none"
+    )
+    decay_norm_bias: bool = _f(
+        True, "apply --weight-decay to every parameter; --no-decay-norm-bias exempts biases, "
+        "normalisation weights and a ViT's class token and position embeddings (DeiT's timm "
+        "recipe)"
+    )
     # --- augmentation (on the device, per batch)
     crop_pad: int | None = _f(
         None, "random-crop padding in pixels, 0 = off (default: image side // 8, "
@@ -630,6 +639,8 @@ class TrainConfig(RunConfig):
                 "increasing fractions of --epochs strictly between 0 and 1"
             )
         _check_range(self, "lr_gamma", 0.0, lo_open=True, what="a positive factor")
+        _check_range(self, "warmup_epochs", 0.0, float(self.epochs),
+                     what="a number of epochs between 0 and --epochs")
         _check_range(self, "crop_pad", 0, what="a non-negative padding in pixels")
         if self.nesterov and self.optimizer != "sgd":
             raise ValueError("--nesterov applies to --optimizer sgd only; got --optimizer "

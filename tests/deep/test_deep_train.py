@@ -116,6 +116,42 @@ def test_lr_schedules():
     assert [f(s, 100, "multistep", (0.5, 0.75), 0.1) for s in (49, 50, 75)] == pytest.approx(
         [1.0, 0.1, 0.01])
     assert f(77, 100, "constant", (), 0.1) == 1.0
+    # A warm-up of 10 steps ramps the schedule's rate linearly, then leaves it alone.
+    assert [f(s, 100, "constant", (), 0.1, 10) for s in (0, 4, 9, 50)] == pytest.approx(
+        [0.1, 0.5, 1.0, 1.0])
+    assert f(4, 100, "cosine", (), 0.1, 10) == pytest.approx(0.5 * f(4, 100, "cosine", (), 0.1))
+    assert f(60, 100, "multistep", (0.5,), 0.1, 10) == pytest.approx(0.1)
+
+
+def test_warmup_and_the_no_decay_group_reach_the_optimizer(tmp_path, fast, digits_data):
+    """--warmup-epochs: the rate after the first epoch is the ramped schedule's;
+    --no-decay-norm-bias: biases, norm weights and a ViT's class token and position
+    embeddings train without weight decay, every other parameter with it."""
+    cfg = TrainConfig(**{**fast, "epochs": 4}, warmup_epochs=2.0, out_dir=str(tmp_path),
+                      run_name="w")
+    train_mod.train(cfg, data=digits_data)
+    lines = (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()
+    S = len(digits_data.y_train) // fast["batch_size"]  # steps per epoch
+    expected = fast["lr"] * train_mod.lr_factor(S, 4 * S, "cosine", (), 0.1, 2 * S)
+    assert json.loads(lines[0])["lr"] == pytest.approx(expected)
+    assert expected < fast["lr"] * train_mod.lr_factor(S, 4 * S, "cosine", (), 0.1)
+    with pytest.raises(ValueError, match=r"--warmup-epochs=5\.0 .*between 0 and --epochs"):
+        TrainConfig(**fast, warmup_epochs=5.0)
+
+    from deep.models import build_model
+
+    model = build_model("vit", 1, 10, torch.zeros(1), torch.ones(1), 8)
+    vit_cfg = TrainConfig(**{**fast, "model": "vit"}, decay_norm_bias=False).resolved(False)
+    opt, _ = train_mod._optimizer(vit_cfg, model, 10, 5)
+    decay, exempt = opt.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    exempt_names = {names[id(p)] for p in exempt["params"]}
+    assert exempt["weight_decay"] == 0.0 and decay["weight_decay"] == vit_cfg.weight_decay
+    assert {"body.vit.class_token", "body.vit.encoder.pos_embedding", "head.bias"} <= exempt_names
+    assert all(p.ndim >= 2 for p in decay["params"]) and "head.weight" not in exempt_names
+    assert len(decay["params"]) + len(exempt["params"]) == len(list(model.parameters()))
+    assert len(train_mod._optimizer(TrainConfig(**fast).resolved(False), model, 10, 5)[0]
+               .param_groups) == 1  # the default: one group, every parameter decayed
 
 
 # ----------------------------------------------------------------------------- errors
