@@ -9,7 +9,11 @@ and the asymptotic theory, with a verdict.
 
     python paper_figs/make_all.py                 # everything (see docs/benchmarks.md)
     python paper_figs/make_all.py --quick         # seconds per figure; writes under results/
-    python paper_figs/make_all.py --only fig13 grokking --jobs 2
+    python paper_figs/make_all.py --only fig13 grokking --jobs 1
+
+``--jobs`` defaults to the CPU cores this process may use: each simulation then runs that
+many points at once (joblib processes, one BLAS thread each). The numbers do not depend on
+it; on 2 cores the suite took 29 min with 2 and 58 min with 1 (docs/benchmarks.md).
 
 With ``--quick`` the report goes to ``results/reproduction-quick.md``, never over
 ``docs/reproduction.md``.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -28,6 +33,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_jobs() -> int:
+    """The CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 COLUMNS = ("figure", "quantity", "setting", "paper", "ours", "theory", "verdict", "note")
 
 
@@ -138,7 +151,9 @@ def _by_figure(rows):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="make_all.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small, fast versions of every figure")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers per simulation")
+    p.add_argument("--jobs", type=int, default=default_jobs(),
+                   help="parallel workers per simulation (default: the CPU cores this process "
+                        f"may use, here {default_jobs()}; the numbers do not depend on it)")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="these figures only")
     p.add_argument("--results", default=str(ROOT / "results"), help="results root folder")
     p.add_argument("--figures", default=None,

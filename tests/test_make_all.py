@@ -18,6 +18,23 @@ def test_every_figure_module_follows_the_convention():
         assert callable(mod.plot) and callable(mod.reproduction)
 
 
+def test_jobs_default_to_the_usable_cores(monkeypatch, tmp_path, capsys):
+    import os
+
+    assert make_all.default_jobs() == len(os.sched_getaffinity(0))
+    seen = []
+
+    def ensure_result(fig, path, quick, jobs):
+        seen.append(jobs)
+        raise RuntimeError("stopped here")
+
+    monkeypatch.setattr(make_all, "ensure_result", ensure_result)
+    args = ["--quick", "--only", "fig11_12", "--results", str(tmp_path)]
+    assert make_all.main(args) == 1 and "stopped here" in capsys.readouterr().err
+    assert make_all.main([*args, "--jobs", "1"]) == 1
+    assert seen == [make_all.default_jobs(), 1]
+
+
 def test_unknown_figure_names_are_refused():
     with pytest.raises(ValueError, match="--only nofig: unknown figure"):
         make_all.figure_modules(["nofig"])
