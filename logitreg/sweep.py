@@ -161,6 +161,12 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
     list of dict, one record per (cell, seed), cell-major: the cell, ``seed`` and ``fn``'s
     outputs.
 
+    Warns
+    -----
+    StaleCacheWarning
+        Some reused points were computed by another version of the library (their recorded
+        :func:`logitreg.io.source_hash` differs, or was not recorded).
+
     Raises
     ------
     ValueError

@@ -11,9 +11,10 @@ and the asymptotic theory, with a verdict.
     python paper_figs/make_all.py --quick         # seconds per figure; writes under results/
     python paper_figs/make_all.py --only fig13 grokking --jobs 1
 
-``--jobs`` defaults to the CPU cores this process may use: each simulation then runs that
-many points at once (joblib processes, one BLAS thread each). The numbers do not depend on
-it; on 2 cores the suite took 29 min with 2 and 58 min with 1 (docs/benchmarks.md).
+``--jobs`` defaults to the CPU cores this process may use (1 with ``--quick``): each
+simulation then runs that many points at once (joblib processes, one BLAS thread each).
+The numbers do not depend on it; on 2 cores the suite took 29 min with 2 and 58 min with 1,
+and ``--quick`` 26 s with 1 and 34 s with 2 (docs/benchmarks.md).
 
 With ``--quick`` the report goes to ``results/reproduction-quick.md``, never over
 ``docs/reproduction.md``.
@@ -151,9 +152,11 @@ def _by_figure(rows):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="make_all.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small, fast versions of every figure")
-    p.add_argument("--jobs", type=int, default=default_jobs(),
+    p.add_argument("--jobs", type=int, default=None,
                    help="parallel workers per simulation (default: the CPU cores this process "
-                        f"may use, here {default_jobs()}; the numbers do not depend on it)")
+                        f"may use, here {default_jobs()}; 1 with --quick, whose problems are "
+                        "too small to pay for starting workers; the numbers do not depend on "
+                        "it)")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="these figures only")
     p.add_argument("--results", default=str(ROOT / "results"), help="results root folder")
     p.add_argument("--figures", default=None,
@@ -162,6 +165,7 @@ def main(argv=None) -> int:
                    help="report file (default: docs/reproduction.md; with --quick "
                         "<results>/reproduction-quick.md)")
     a = p.parse_args(argv)
+    jobs = a.jobs if a.jobs is not None else 1 if a.quick else default_jobs()
     results = Path(a.results)
     figures = Path(a.figures or results / ("figures-quick" if a.quick else "figures"))
     out = Path(a.report or (results / "reproduction-quick.md" if a.quick
@@ -178,7 +182,7 @@ def main(argv=None) -> int:
         fig = mod.FIGURE
         path = result_path(fig, a.quick, results)
         try:
-            times[fig["name"]] = ensure_result(fig, path, a.quick, a.jobs)
+            times[fig["name"]] = ensure_result(fig, path, a.quick, jobs)
         except RuntimeError as err:
             print(f"make_all.py: error: {err}", file=sys.stderr)
             return 1

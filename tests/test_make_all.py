@@ -29,10 +29,11 @@ def test_jobs_default_to_the_usable_cores(monkeypatch, tmp_path, capsys):
         raise RuntimeError("stopped here")
 
     monkeypatch.setattr(make_all, "ensure_result", ensure_result)
-    args = ["--quick", "--only", "fig11_12", "--results", str(tmp_path)]
+    args = ["--only", "fig11_12", "--results", str(tmp_path)]
     assert make_all.main(args) == 1 and "stopped here" in capsys.readouterr().err
-    assert make_all.main([*args, "--jobs", "1"]) == 1
-    assert seen == [make_all.default_jobs(), 1]
+    assert make_all.main([*args, "--jobs", "3"]) == 1
+    assert make_all.main([*args, "--quick"]) == 1  # small problems: one worker
+    assert seen == [make_all.default_jobs(), 3, 1]
 
 
 def test_unknown_figure_names_are_refused():
