@@ -16,6 +16,7 @@ std over seeds (:func:`mean_std`). ``deep/`` uses it too.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -202,20 +203,21 @@ def source_hash(package_dir=None) -> str:
     so a point computed by other code is recognised when it is reused
     (:func:`logitreg.sweep.run_sweep`).
     """
-    root = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    if package_dir is None and _SOURCE_HASH:
-        return _SOURCE_HASH[0]
+    if package_dir is None:
+        return _own_source_hash()
+    root = Path(package_dir)
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    value = digest.hexdigest()[:12]
-    if package_dir is None:  # the running library's code does not change under it
-        _SOURCE_HASH.append(value)
-    return value
+    return digest.hexdigest()[:12]
 
 
-_SOURCE_HASH: list[str] = []
+@functools.cache
+def _own_source_hash() -> str:
+    """This package's :func:`source_hash`, once per process (its code does not change
+    under it)."""
+    return source_hash(Path(__file__).resolve().parent)
 
 
 def run_metadata() -> dict:

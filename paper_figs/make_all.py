@@ -34,6 +34,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ("figure", "quantity", "setting", "paper", "ours", "theory", "verdict", "note")
 
 
 def default_jobs() -> int:
@@ -42,7 +43,6 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
-COLUMNS = ("figure", "quantity", "setting", "paper", "ours", "theory", "verdict", "note")
 
 
 def figure_modules(only=None) -> list:
@@ -120,7 +120,10 @@ def _cell(row: dict, key: str) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "/")
 
 
-def report(rows: list[dict], times: dict, quick: bool) -> str:
+def report(rows: list[dict], times: dict, quick: bool, origins: dict | None = None) -> str:
+    """The reproduction report; ``times`` the seconds each simulation ran (0: its result was
+    reused), ``origins`` where a reused result of other library code came from."""
+    origins = origins or {}
     lines = ["# Reproduction of the paper's figures", "",
              "Written by `python paper_figs/make_all.py" + (" --quick" if quick else "") + "`"
              " from the result files; do not edit by hand. *ours* is the mean ± std over "
@@ -136,9 +139,10 @@ def report(rows: list[dict], times: dict, quick: bool) -> str:
         lines += ["| " + " | ".join(_cell(r, k) for k in COLUMNS[1:]) + " |" for r in fig_rows]
         lines.append("")
     lines += ["## Simulation wall times (this call)", "", "| figure | seconds |", "|---|---|"]
-    lines += [f"| {k} | {v:.0f} |" if isinstance(v, float) and v else
-              f"| {k} | result reused |" if not v else
-              f"| {k} | result reused, computed by other code ({v}) |" for k, v in times.items()]
+    for k, v in times.items():
+        reused = "result reused" + (f", computed by other code ({origins[k]})"
+                                    if k in origins else "")
+        lines.append(f"| {k} | {v:.0f} |" if v else f"| {k} | {reused} |")
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +181,7 @@ def main(argv=None) -> int:
     rows, times = [], {}
     from logitreg.io import atomic_write
 
-    stale = []
+    origins = {}  # reused results of other library code: where they came from
     for mod in tqdm(mods, desc="figures", unit="figure"):
         fig = mod.FIGURE
         path = result_path(fig, a.quick, results)
@@ -186,19 +190,18 @@ def main(argv=None) -> int:
         except RuntimeError as err:
             print(f"make_all.py: error: {err}", file=sys.stderr)
             return 1
-        if not times[fig["name"]]:
-            other = reused_from_other_source(path)
-            if other:
-                times[fig["name"]] = other
-                stale.append(f"{fig['name']} ({path.parent})")
+        if not times[fig["name"]] and (other := reused_from_other_source(path)):
+            origins[fig["name"]] = other
         mod.plot(path, figures)
         rows += mod.reproduction(path)
-    text = report(rows, times, a.quick)
+    text = report(rows, times, a.quick, origins)
     atomic_write(out, lambda fh: fh.write(text.encode()))
     print(f"wrote {len(mods)} figures to {figures} and the report {out}")
-    if stale:
-        print(f"make_all.py: note: {len(stale)} result(s) were reused from another version of "
-              f"the library: {', '.join(stale)}; delete a folder and rerun to recompute it with "
+    if origins:
+        stale = ", ".join(f"{name} ({result_path({'name': name}, a.quick, results).parent})"
+                          for name in origins)
+        print(f"make_all.py: note: {len(origins)} result(s) were reused from another version of "
+              f"the library: {stale}; delete a folder and rerun to recompute it with "
               "this code (the report's last table says where each came from)", file=sys.stderr)
     return 0
 
