@@ -10,15 +10,13 @@ Every unit draws its data from ``np.random.default_rng(seed)`` with
 ``sigma_n`` rescales the same noise (the setting of Prop. 6.1). Starts ``w0`` come from a
 second stream, :func:`start_rng`.
 
-Units run with single-threaded BLAS: sweeps parallelise over units (``n_jobs``), and
-within a unit threads only add synchronisation on these matrix sizes when cores are shared
-(measured: ``simulations/fig17.py --quick`` took 5.9 s with two BLAS threads, 1.5 s with
-one, on the 2-core development machine).
+The units here run with single-threaded BLAS also when called directly
+(:func:`logitreg.sweep.one_blas_thread`, which every sweep point runs under; see
+:mod:`logitreg.sweep` for why).
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import numpy as np
@@ -28,6 +26,7 @@ from .data import signal_plus_noise
 from .dynamics import gd
 from .metrics import cosine, cosine_to_e1
 from .solvers import fit, row_space
+from .sweep import one_blas_thread
 from .theory import fisher_direction, population_accuracy
 
 __all__ = ["INITS", "converged_geometry", "gd_endpoint", "gd_from", "helps_hurts_boundary",
@@ -35,19 +34,6 @@ __all__ = ["INITS", "converged_geometry", "gd_endpoint", "gd_from", "helps_hurts
            "initial_weights", "start_rng", "weight_decay_geometry", "error_onset"]
 
 INITS = ("zero", "uniform", "normal")
-
-
-def _one_blas_thread(unit):
-    """Run ``unit`` with single-threaded BLAS (see the module docstring)."""
-
-    @functools.wraps(unit)
-    def wrapped(*args, **kwargs):
-        from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-        with threadpool_limits(limits=1, user_api="blas"):
-            return unit(*args, **kwargs)
-
-    return wrapped
 
 
 def start_rng(seed) -> np.random.Generator:
@@ -141,7 +127,7 @@ def _limits(X, y, alpha, W0, *, reg="quadratic", row=None):
     return res.w, W0 - (W0 @ Q) @ Q.T, res
 
 
-@_one_blas_thread
+@one_blas_thread()
 def converged_geometry(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000,
                        reg="quadratic", inits=(), fisher=True, seed) -> dict | list[dict]:
     """Fit the exact minimiser on fresh signal-plus-noise data and measure its geometry.
@@ -249,7 +235,7 @@ def gd_from(X, y, alpha, w0, *, eta=0.1, epochs, method="flow", rtol=1e-4,
     return reflect(traj.w[0][None, :])[0] / c, int(traj.n_grad_evals)
 
 
-@_one_blas_thread
+@one_blas_thread()
 def gd_endpoint(*, lam, alpha, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, epochs=20000,
                 eta=0.1, init="uniform", method="flow", seed) -> dict | list[dict]:
     """Finite-time GD, the paper's protocol (Figs. 13, 16: ``eta = 0.1``, 20k epochs), beside
@@ -420,7 +406,7 @@ def _fit_l2(X, y, l2, solver):
     return fit(X, y, 0.0, l2=l2, method="newton")
 
 
-@_one_blas_thread
+@one_blas_thread()
 def weight_decay_geometry(*, lam, l2, sigma_f, sigma_n=1.0, mu_f=1.0, n=2000, method="exact",
                           epochs=2000, eta=0.1, init="uniform", solver="lbfgs", seed
                           ) -> dict | list[dict]:

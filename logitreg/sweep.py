@@ -18,6 +18,13 @@ worker lost mid-point loses only that point: Dask retries it on another worker, 
 the point keeps killing workers the sweep stops with the finished points cached. See
 ``docs/scaling.md``.
 
+Every point runs with single-threaded BLAS (:func:`one_blas_thread`; ``blas_threads``):
+parallelism comes from evaluating points at once (``n_jobs``), and within a point a second
+BLAS thread costs more than it gains at these sizes when cores are shared (measured on the
+2-core development machine: ``simulations/fig02.py --jobs 1`` took 341 s at the default
+two threads and 183 s at one; ``simulations/fig17.py --quick`` 5.9 s and 1.5 s). A point's
+numbers then do not depend on ``n_jobs`` or the backend.
+
 The key holds the configuration, not the code: a point computed before the library
 changed is still reused. Each point therefore records the library's source hash
 (:func:`logitreg.io.source_hash`), and a sweep that reuses points of other (or unrecorded)
@@ -41,8 +48,8 @@ from tqdm.auto import tqdm
 
 from .io import config_key, load_json, mean_std, save_json, source_hash, to_jsonable
 
-__all__ = ["BACKENDS", "SCHEDULER_ENV", "StaleCacheWarning", "grid", "point_path", "run_sweep",
-           "summarize", "sweep_backend"]
+__all__ = ["BACKENDS", "SCHEDULER_ENV", "StaleCacheWarning", "grid", "one_blas_thread",
+           "point_path", "run_sweep", "summarize", "sweep_backend"]
 
 BACKENDS = ("loky", "dask")
 SCHEDULER_ENV = "LOGITREG_DASK_SCHEDULER"  # the scheduler address when none is given
@@ -61,6 +68,20 @@ _context = {"backend": "loky", "scheduler": None, "client": None, "active": Fals
 
 class StaleCacheWarning(UserWarning):
     """A sweep reused cached points that another version of the library computed."""
+
+
+@contextlib.contextmanager
+def one_blas_thread(threads: int | None = 1):
+    """BLAS (numpy, scipy) limited to ``threads`` inside the block (None: left alone); also a
+    decorator, ``@one_blas_thread()``. The limit is threadpoolctl's, installed with
+    scikit-learn."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield
 
 
 def grid(**axes) -> list[dict]:
@@ -92,13 +113,15 @@ def _load_point(path: Path, config, cell, seed):
     return saved
 
 
-def _evaluate(fn, cell, seed, path: Path, config, source) -> dict:
-    """Evaluate one point and cache it (runs in the worker that evaluated it)."""
+def _evaluate(fn, cell, seed, path: Path, config, source, threads=1) -> dict:
+    """Evaluate one point (with ``threads`` BLAS threads) and cache it (runs in the worker
+    that evaluated it)."""
     if path.exists():
         # Written by an earlier try of this task (a Dask worker lost after the write, then
         # the task retried) or by another sweep sharing the cache: never evaluate twice.
         return _load_point(path, config, cell, seed)["result"]
-    result = to_jsonable(fn(**cell, seed=seed))
+    with one_blas_thread(threads):
+        result = to_jsonable(fn(**cell, seed=seed))
     save_json(path, {"config": config, "cell": cell, "seed": seed, "result": result,
                      "source": source})
     return result
@@ -119,7 +142,8 @@ def _warn_other_source(cache_dir: Path, source: str, saved: list[dict], n_points
 
 
 def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
-              progress=True, desc="sweep", backend=None, scheduler=None) -> list[dict]:
+              progress=True, desc="sweep", backend=None, scheduler=None,
+              blas_threads=1) -> list[dict]:
     """Evaluate ``fn`` on every (cell, seed), reusing the points cached in ``cache_dir``.
 
     Parameters
@@ -155,6 +179,8 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
         ``backend="dask"``; default: the enclosing block's, else the environment variable
         ``LOGITREG_DASK_SCHEDULER``. With Dask, ``cache_dir`` must be on a filesystem that
         every worker mounts at the same path (they write the points).
+    blas_threads : int or None, default 1
+        BLAS threads of each point (see the module docstring); None leaves BLAS as it is.
 
     Returns
     -------
@@ -201,15 +227,16 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
     with tqdm(total=len(units), initial=len(done), desc=desc, disable=not progress) as bar:
         if backend == "dask":
             if todo:
-                _run_on_dask(scheduler, fn, units, paths, todo, config, source, done, bar)
+                _run_on_dask(scheduler, fn, units, paths, todo, config, source, blas_threads,
+                             done, bar)
         elif n_jobs == 1 or len(todo) <= 1:
             for i in todo:
-                done[i] = _evaluate(fn, *units[i], paths[i], config, source)
+                done[i] = _evaluate(fn, *units[i], paths[i], config, source, blas_threads)
                 bar.update(1)
         else:
             from joblib import Parallel, delayed
 
-            jobs = (delayed(_indexed)(i, fn, *units[i], paths[i], config, source)
+            jobs = (delayed(_indexed)(i, fn, *units[i], paths[i], config, source, blas_threads)
                     for i in todo)
             for i, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
                 done[i] = result
@@ -217,8 +244,8 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
     return [{**c, "seed": s, **done[i]} for i, (c, s) in enumerate(units)]
 
 
-def _indexed(i, fn, cell, seed, path, config, source):
-    return i, _evaluate(fn, cell, seed, path, config, source)
+def _indexed(i, fn, cell, seed, path, config, source, threads):
+    return i, _evaluate(fn, cell, seed, path, config, source, threads)
 
 
 def _check_backend(backend, scheduler):
@@ -318,7 +345,8 @@ def _check_workers_share(client, scheduler, points_dir: Path) -> None:
             "filesystem every worker mounts at the same path (docs/scaling.md)")
 
 
-def _run_on_dask(scheduler, fn, units, paths, todo, config, source, done, bar) -> None:
+def _run_on_dask(scheduler, fn, units, paths, todo, config, source, threads, done,
+                 bar) -> None:
     """Evaluate the points ``todo`` on the Dask cluster, filling ``done`` as they finish.
 
     One Dask task per point, through distributed's own futures rather than joblib's Dask
@@ -331,7 +359,8 @@ def _run_on_dask(scheduler, fn, units, paths, todo, config, source, done, bar) -
     with _dask_client(scheduler) as client:
         _check_workers_share(client, scheduler, paths[todo[0]].parent)
         run_id = uuid.uuid4().hex[:8]  # fresh keys: a failed earlier run's may linger
-        futures = {client.submit(_evaluate, fn, *units[i], paths[i], config, source, pure=False,
+        futures = {client.submit(_evaluate, fn, *units[i], paths[i], config, source, threads,
+                                 pure=False,
                                  key=f"sweep_point-{paths[i].stem}-{run_id}"): i
                    for i in todo}
         try:

@@ -13,7 +13,8 @@ and the asymptotic theory, with a verdict.
 
 ``--jobs`` defaults to the CPU cores this process may use (1 with ``--quick``): each
 simulation then runs that many points at once (joblib processes, one BLAS thread each).
-The numbers do not depend on it; on 2 cores the suite took 29 min with 2 and 58 min with 1,
+The numbers do not depend on it; on 2 cores the suite took 29 min with 2 and 58 min with 1
+(the latter before sweep points ran with one BLAS thread, which halved fig02's time at 1),
 and ``--quick`` 26 s with 1 and 34 s with 2 (docs/benchmarks.md).
 
 With ``--quick`` the report goes to ``results/reproduction-quick.md``, never over

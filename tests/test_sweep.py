@@ -106,6 +106,26 @@ def test_points_of_other_library_code_are_reused_with_a_warning(tmp_path, monkey
         run_sweep(fn, cells, [0], cache, config={}, progress=False)
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_points_run_with_one_blas_thread_unless_told_otherwise(tmp_path, n_jobs):
+    """Every point sees one BLAS thread, in this process or in a joblib worker, so that a
+    point's numbers do not depend on n_jobs; blas_threads=None leaves BLAS alone."""
+    from threadpoolctl import threadpool_info
+
+    def fn(a, seed):
+        return {"threads": max(i["num_threads"] for i in threadpool_info()
+                               if i["user_api"] == "blas")}
+
+    cells = grid(a=[1, 2])
+    recs = run_sweep(fn, cells, [0], tmp_path / "one", config={}, progress=False,
+                     n_jobs=n_jobs)
+    assert [r["threads"] for r in recs] == [1, 1]
+    default = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    recs = run_sweep(fn, cells, [0], tmp_path / "any", config={}, progress=False,
+                     blas_threads=None)
+    assert [r["threads"] for r in recs] == [default, default]
+
+
 def test_source_hash_follows_the_python_sources_only(tmp_path):
     from logitreg.io import source_hash
 
