@@ -717,8 +717,9 @@ class TrainConfig(RunConfig):
                         self.vit_mlp_ratio)
         return dict(
             width=self.width if self.width is not None else DEFAULT_WIDTH[self.model],
-            vit_patch=spec and spec.patch_size, vit_layers=spec and spec.num_layers,
-            vit_heads=spec and spec.num_heads, vit_mlp_ratio=spec and spec.mlp_ratio,
+            **(dict.fromkeys(VIT_FIELDS) if spec is None else dict(
+                vit_patch=spec.patch_size, vit_layers=spec.num_layers,
+                vit_heads=spec.num_heads, vit_mlp_ratio=spec.mlp_ratio)),
             ls_eps=self.ls_eps if self.ls_eps is not None else (
                 DEFAULT_LS_EPS if self.reg in ("ls", "deit") else 0.0),
             mix_alpha=self.mix_alpha if self.mix_alpha is not None else (
