@@ -46,6 +46,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ._validation import check_positive
 from .io import config_key, load_json, mean_std, save_json, source_hash, to_jsonable
 
 __all__ = ["BACKENDS", "SCHEDULER_ENV", "StaleCacheWarning", "grid", "one_blas_thread",
@@ -197,8 +198,8 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
     ------
     ValueError
         A cached point file is damaged (the message names it); ``backend`` or
-        ``scheduler`` is invalid, the scheduler cannot be reached within 5 s, or a Dask
-        worker cannot see ``cache_dir``.
+        ``scheduler`` is invalid, ``blas_threads`` is not a positive integer, the
+        scheduler cannot be reached within 5 s, or a Dask worker cannot see ``cache_dir``.
     ImportError
         ``backend="dask"`` without Dask installed (the message names the extra).
     RuntimeError
@@ -209,6 +210,8 @@ def run_sweep(fn, cells, seeds, cache_dir, *, config, restart=False, n_jobs=1,
         backend = _context["backend"]
         scheduler = _context["scheduler"] if scheduler is None else scheduler
     backend, scheduler = _check_backend(backend, scheduler)
+    if blas_threads is not None:
+        check_positive(blas_threads, "blas_threads", integer=True)
     # Absolute: Dask workers do not share this process's working directory.
     cache_dir = Path(cache_dir).absolute()
     config = to_jsonable(config)

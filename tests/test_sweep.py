@@ -120,10 +120,17 @@ def test_points_run_with_one_blas_thread_unless_told_otherwise(tmp_path, n_jobs)
     recs = run_sweep(fn, cells, [0], tmp_path / "one", config={}, progress=False,
                      n_jobs=n_jobs)
     assert [r["threads"] for r in recs] == [1, 1]
-    default = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-    recs = run_sweep(fn, cells, [0], tmp_path / "any", config={}, progress=False,
-                     blas_threads=None)
-    assert [r["threads"] for r in recs] == [default, default]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # 2 whatever this machine's default
+        recs = run_sweep(fn, cells, [0], tmp_path / "any", config={}, progress=False,
+                         blas_threads=None)
+        assert [r["threads"] for r in recs] == [2, 2]
+        recs = run_sweep(fn, cells, [0], tmp_path / "three", config={}, progress=False,
+                         blas_threads=3)
+        assert [r["threads"] for r in recs] == [3, 3]
+    with pytest.raises(ValueError, match=r"blas_threads must be > 0; got blas_threads=0"):
+        run_sweep(fn, cells, [0], tmp_path / "zero", config={}, blas_threads=0)
 
 
 def test_source_hash_follows_the_python_sources_only(tmp_path):
